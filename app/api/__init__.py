@@ -1,0 +1,1 @@
+"""GraphQL API (Strawberry): types, queries, mutations, dataloaders, auth, error mapping."""

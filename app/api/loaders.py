@@ -1,0 +1,109 @@
+"""Dataloaders, made fresh for every request and bound to the caller's project.
+
+Each batch opens its own short read session, so loaders running side by side never share
+an `AsyncSession`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from aiodataloader import DataLoader
+from sqlmodel import SQLModel
+
+from app.db import repository
+from app.db.catalog import Product, ProductCollection, Sku
+from app.db.categories import Category
+from app.db.customers import Customer
+from app.db.orders import Order, OrderItem, items_of_orders
+from app.db.session import Database
+
+M = TypeVar("M", bound=SQLModel)
+
+
+class Loaders:
+    def __init__(self, db: Database, project_id: str | None) -> None:
+        self._db = db
+        self._project_id = project_id
+        self._made: dict[Any, DataLoader] = {}
+
+    def _loader(self, key: Any, batch: Callable[[list[str]], Any]) -> DataLoader:
+        loader = self._made.get(key)
+        if loader is None:
+            loader = self._made[key] = DataLoader(batch)
+        return loader
+
+    def by_id(self, model: type[M]) -> DataLoader:
+        """`<Model>ByIdLoader`: rows by primary key, None for ids of other projects."""
+
+        async def batch(ids: list[str]) -> list[M | None]:
+            async with self._db.read() as session:
+                found = await repository.get_many(session, model, self._require(), ids)
+            return [found.get(i) for i in ids]
+
+        return self._loader(("id", model), batch)
+
+    @property
+    def product(self) -> DataLoader:
+        return self.by_id(Product)
+
+    @property
+    def sku(self) -> DataLoader:
+        return self.by_id(Sku)
+
+    @property
+    def collection(self) -> DataLoader:
+        return self.by_id(ProductCollection)
+
+    @property
+    def category(self) -> DataLoader:
+        return self.by_id(Category)
+
+    @property
+    def customer(self) -> DataLoader:
+        return self.by_id(Customer)
+
+    @property
+    def order(self) -> DataLoader:
+        return self.by_id(Order)
+
+    @property
+    def order_items(self) -> DataLoader:
+        """`OrderItemsByOrderIdLoader`."""
+
+        async def batch(order_ids: list[str]) -> list[list[OrderItem]]:
+            async with self._db.read() as session:
+                found = await items_of_orders(session, self._require(), order_ids)
+            return [found[i] for i in order_ids]
+
+        return self._loader("order_items", batch)
+
+    @property
+    def skus_of_product(self) -> DataLoader:
+        """`SkusByProductIdLoader`."""
+
+        async def batch(product_ids: list[str]) -> list[list[Sku]]:
+            stmt = (
+                sa.select(Sku)
+                .where(Sku.project_id == self._require(), Sku.product_id.in_(product_ids))  # type: ignore[attr-defined]
+                .order_by(Sku.id)
+            )
+            grouped: dict[str, list[Sku]] = defaultdict(list)
+            async with self._db.read() as session:
+                for sku in (await session.execute(stmt)).scalars():
+                    grouped[sku.product_id].append(sku)
+            return [grouped[i] for i in product_ids]
+
+        return self._loader("skus_of_product", batch)
+
+    def _require(self) -> str:
+        if self._project_id is None:
+            raise PermissionError("no project")
+        return self._project_id
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))

@@ -1,0 +1,243 @@
+"""GraphQL: orders and their items."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry import UNSET
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from app.api.catalog import Product, Sku
+from app.api.common import DeletePayload, RefInput, delete_mutation, given, mapped, ref_and_changes
+from app.api.context import Context
+from app.api.customers import Customer, UpsertCustomerInput, upsert_data
+from app.api.errors import UserError, mutation_call, query_call
+from app.api.relay import Connection, Node, connection, decode_cursor
+from app.db import orders as tables
+from app.services import lookup
+from app.services import orders as service
+
+
+@strawberry.enum
+class OrderStatus(Enum):
+    CREATED = "CREATED"
+    PAID = "PAID"
+    CANCELED = "CANCELED"
+    FULFILLED = "FULFILLED"
+
+
+@strawberry.type
+class OrderItem:
+    index: int
+    product_id: strawberry.ID | None
+    sku_id: strawberry.ID | None
+    source_id: str | None
+    related_object: str | None = strawberry.field(description="product, sku, or null if unknown")
+    quantity: int
+    price: int | None
+    amount: int
+    metadata: JSON
+
+    @classmethod
+    def from_row(cls, row: tables.OrderItem) -> OrderItem:
+        return cls(
+            index=row.position,
+            product_id=strawberry.ID(row.product_id) if row.product_id else None,
+            sku_id=strawberry.ID(row.sku_id) if row.sku_id else None, source_id=row.source_id,
+            related_object=row.related_object, quantity=row.quantity, price=row.price,
+            amount=row.amount, metadata=row.metadata_,
+        )
+
+    @strawberry.field
+    async def product(self, info: Info[Context, None]) -> Product | None:
+        if self.product_id is None:
+            return None
+        row = await info.context.loaders.product.load(str(self.product_id))
+        return Product.from_row(row) if row else None
+
+    @strawberry.field
+    async def sku(self, info: Info[Context, None]) -> Sku | None:
+        if self.sku_id is None:
+            return None
+        row = await info.context.loaders.sku.load(str(self.sku_id))
+        return Sku.from_row(row) if row else None
+
+
+@strawberry.type
+class Order(Node):
+    id: strawberry.ID
+    source_id: str | None
+    status: OrderStatus
+    amount: int = strawberry.field(description="Order amount in minor units, before discounts")
+    customer_id: strawberry.ID | None
+    metadata: JSON
+    created_at: datetime
+    updated_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: tables.Order) -> Order:
+        return cls(
+            id=strawberry.ID(row.id), source_id=row.source_id, status=OrderStatus(row.status),
+            amount=row.amount,
+            customer_id=strawberry.ID(row.customer_id) if row.customer_id else None,
+            metadata=row.metadata_, created_at=row.created_at, updated_at=row.updated_at,
+        )
+
+    @strawberry.field
+    async def items(self, info: Info[Context, None]) -> list[OrderItem]:
+        rows = await info.context.loaders.order_items.load(str(self.id))
+        return [OrderItem.from_row(row) for row in rows]
+
+    @strawberry.field
+    async def customer(self, info: Info[Context, None]) -> Customer | None:
+        if self.customer_id is None:
+            return None
+        row = await info.context.loaders.customer.load(str(self.customer_id))
+        return Customer.from_row(row) if row else None
+
+
+@strawberry.input(description="A product or SKU by id or source id (max 500 items per order).")
+class OrderItemInput:
+    quantity: int
+    product_id: strawberry.ID | None = None
+    sku_id: strawberry.ID | None = None
+    source_id: str | None = None
+    price: int | None = strawberry.field(
+        default=None, description="Unit price; taken from the SKU, then the product, if omitted"
+    )
+    amount: int | None = strawberry.field(
+        default=None, description="Line amount; price × quantity if omitted"
+    )
+    metadata: JSON | None = None
+
+
+@strawberry.input
+class CreateOrderInput:
+    source_id: str | None = None
+    status: OrderStatus | None = None
+    amount: int | None = strawberry.field(
+        default=None, description="Σ item amounts if omitted"
+    )
+    items: list[OrderItemInput] | None = None
+    customer: UpsertCustomerInput | None = None
+    metadata: JSON | None = None
+
+
+@strawberry.input(description="Names the order by id (or by sourceId when no id is given).")
+class UpdateOrderInput:
+    id: strawberry.ID | None = None
+    source_id: str | None = UNSET
+    status: OrderStatus | None = UNSET
+    amount: int | None = UNSET
+    items: list[OrderItemInput] | None = UNSET
+    customer: UpsertCustomerInput | None = UNSET
+    metadata: JSON | None = UNSET
+
+
+@strawberry.input
+class OrderFilter:
+    status: OrderStatus | None = None
+    customer_id: strawberry.ID | None = None
+    source_id: str | None = None
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None = None
+    errors: list[UserError]
+
+
+def _items(items: list[OrderItemInput] | None) -> list[service.ItemInput] | None:
+    if items is None:
+        return None
+    return [
+        service.ItemInput(
+            product_id=str(i.product_id) if i.product_id else None,
+            sku_id=str(i.sku_id) if i.sku_id else None,
+            source_id=i.source_id, quantity=i.quantity, price=i.price, amount=i.amount,
+            metadata=i.metadata,
+        )
+        for i in items
+    ]
+
+
+def _order_data(data: dict[str, object], input_: CreateOrderInput | UpdateOrderInput) -> dict:
+    if "status" in data and input_.status is not None:
+        data["status"] = input_.status.value
+    if "items" in data:
+        data["items"] = _items(input_.items)  # type: ignore[arg-type]
+    if "customer" in data:
+        data["customer"] = upsert_data(input_.customer)  # type: ignore[arg-type]
+    return data
+
+
+@strawberry.type
+class OrderQuery:
+    @strawberry.field(description="Orders, newest first.")
+    async def orders(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None,
+        filter: OrderFilter | None = None,
+    ) -> Connection[Order]:
+        ctx = info.context
+        cursor = decode_cursor(after)
+        where = []
+        if filter and filter.status is not None:
+            where.append(tables.Order.status == filter.status.value)
+        if filter and filter.customer_id is not None:
+            where.append(tables.Order.customer_id == str(filter.customer_id))
+        if filter and filter.source_id is not None:
+            where.append(tables.Order.source_id == filter.source_id)
+        page = await query_call(
+            lookup.page(ctx.db, tables.Order, ctx.project_id, first=first, after=cursor,
+                        where=where)
+        )
+        return connection(
+            page.items, page.has_next, Order.from_row,
+            lambda: lookup.count(ctx.db, tables.Order, ctx.project_id, where), cursor,
+        )
+
+    @strawberry.field
+    async def order(
+        self, info: Info[Context, None], id: strawberry.ID | None = None,
+        source_id: str | None = None,
+    ) -> Order | None:
+        ctx = info.context
+        row = await lookup.get_by_ref(
+            ctx.db, tables.Order, ctx.project_id, id_=id, source_id=source_id
+        )
+        return Order.from_row(row) if row else None
+
+
+@strawberry.type
+class OrderMutation:
+    @strawberry.mutation
+    async def create_order(
+        self, info: Info[Context, None], input: CreateOrderInput
+    ) -> OrderPayload:
+        ctx = info.context
+        data = _order_data(given(input), input)
+        return await mutation_call(
+            mapped(service.create_order(ctx.db, ctx.project_id, data), Order.from_row),
+            OrderPayload, "order",
+        )
+
+    @strawberry.mutation
+    async def update_order(
+        self, info: Info[Context, None], input: UpdateOrderInput
+    ) -> OrderPayload:
+        ctx = info.context
+        ref, data = ref_and_changes(input)
+        return await mutation_call(
+            mapped(
+                service.update_order(ctx.db, ctx.project_id, ref, _order_data(data, input)),
+                Order.from_row,
+            ),
+            OrderPayload, "order",
+        )
+
+    @strawberry.mutation
+    async def delete_order(self, info: Info[Context, None], input: RefInput) -> DeletePayload:
+        return await delete_mutation(info, tables.Order, "order", input)

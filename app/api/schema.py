@@ -1,0 +1,117 @@
+"""The Strawberry schema: every area's queries and mutations, `node(id:)`, limits, masking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext, Info
+
+from app.api import catalog, categories, customers, orders, projects
+from app.api.auth import Authorization
+from app.api.context import Context
+from app.api.errors import MaskUnexpectedErrors, log_unexpected
+from app.api.relay import Node
+from app.db import catalog as catalog_tables
+from app.db import categories as category_tables
+from app.db import customers as customer_tables
+from app.db import orders as order_tables
+from app.db import projects as project_tables
+from app.db.ids import prefix_of
+from app.settings import Settings
+
+# prefix -> (loader model, GraphQL type)
+NODE_TYPES: dict[str, tuple[Any, Any]] = {
+    "prod": (catalog_tables.Product, catalog.Product),
+    "sku": (catalog_tables.Sku, catalog.Sku),
+    "pcol": (catalog_tables.ProductCollection, catalog.ProductCollection),
+    "cat": (category_tables.Category, categories.Category),
+    "cust": (customer_tables.Customer, customers.Customer),
+    "ord": (order_tables.Order, orders.Order),
+    "key": (project_tables.ApiKey, projects.ApiKey),
+}
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its global id (the prefix tells the type).")
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+        ctx = info.context
+        prefix = prefix_of(str(id))
+        if prefix == "proj":
+            if str(id) != ctx.project_id:
+                return None
+            return await projects.ProjectQuery().project(info)
+        if prefix not in NODE_TYPES:
+            return None
+        model, gql_type = NODE_TYPES[prefix]
+        row = await ctx.loaders.by_id(model).load(str(id))
+        return gql_type.from_row(row) if row else None
+
+
+Query = merge_types(
+    "Query",
+    (
+        NodeQuery,
+        projects.ProjectQuery,
+        catalog.CatalogQuery,
+        categories.CategoryQuery,
+        customers.CustomerQuery,
+        orders.OrderQuery,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        projects.ProjectMutation,
+        catalog.CatalogMutation,
+        categories.CategoryMutation,
+        customers.CustomerMutation,
+        orders.OrderMutation,
+    ),
+)
+
+
+class PromogateSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors are answers, not incidents; unexpected ones are logged with the
+        # request id and traceback (the client sees only the request id).
+        context = execution_context.context if execution_context else None
+        log_unexpected(errors, getattr(context, "request_id", "-"))
+
+
+TYPES = [t for _, t in NODE_TYPES.values()] + [projects.Project]
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    extensions: list[Any] = [
+        MaskUnexpectedErrors,
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        Authorization,
+    ]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
+    return PromogateSchema(
+        query=Query, mutation=Mutation, types=TYPES, extensions=extensions
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,1 @@
+"""Event delivery after commit: transactional outbox, webhooks, subscriptions, bus sinks."""

@@ -1,0 +1,1 @@
+"""Use cases with transaction boundaries. Load, decide (engine), write — all or nothing."""

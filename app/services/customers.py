@@ -1,0 +1,116 @@
+"""Customers: create-or-update by id or source id (the way checkouts send them)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.customers import Customer
+from app.db.ids import new_id
+from app.db.session import Database
+from app.services import lookup
+from app.services.errors import Checks
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+FIELDS = ("source_id", "name", "email", "phone", "birthdate", "address", "metadata")
+
+
+@dataclass(frozen=True)
+class Upserted:
+    customer: Customer
+    created: bool
+
+
+def check_customer(checks: Checks, data: dict[str, Any], path: list[str | int]) -> None:
+    checks.source_id(data.get("source_id"), [*path, "sourceId"])
+    checks.text(data.get("name"), [*path, "name"], max_length=500)
+    email = data.get("email")
+    if email is not None and (len(email) > 320 or not EMAIL_RE.match(email)):
+        checks.fail("invalid_email", "not an email address", [*path, "email"])
+    checks.text(data.get("phone"), [*path, "phone"], max_length=64)
+    birthdate = data.get("birthdate")
+    if birthdate is not None and birthdate > date.today():
+        checks.fail("invalid_birthdate", "birthdate is in the future", [*path, "birthdate"])
+    address = data.get("address")
+    if address is not None and not isinstance(address, dict):
+        checks.fail("invalid_address", "address must be a JSON object", [*path, "address"])
+    checks.metadata(data.get("metadata"), [*path, "metadata"])
+
+
+def _apply(customer: Customer, data: dict[str, Any]) -> None:
+    for key in FIELDS:
+        if key in data:
+            value = data[key]
+            if key == "metadata":
+                customer.metadata_ = value or {}
+            else:
+                setattr(customer, key, value)
+
+
+async def upsert_in(
+    session: AsyncSession, project_id: str, data: dict[str, Any], path: list[str]
+) -> Upserted:
+    """Inside an open transaction: by `id` (must exist), else by `source_id`, else create."""
+    if data.get("id") is not None:
+        customer = await lookup.resolve(
+            session, Customer, project_id, "customer", id_=data["id"], source_id=None, path=path
+        )
+        _apply(customer, data)
+        return Upserted(customer, created=False)
+    source_id = data.get("source_id")
+    existing = await lookup.find(session, Customer, project_id, id_=None, source_id=source_id)
+    if existing is not None:
+        _apply(existing, data)
+        return Upserted(existing, created=False)
+    customer = Customer(id=new_id("cust"), project_id=project_id, metadata_={})
+    _apply(customer, data)
+    try:
+        # A concurrent request may create the same source id first: then update theirs.
+        async with session.begin_nested():
+            session.add(customer)
+            await session.flush()
+    except IntegrityError:
+        winner = await lookup.find(session, Customer, project_id, id_=None, source_id=source_id)
+        if winner is None:
+            raise
+        _apply(winner, data)
+        return Upserted(winner, created=False)
+    return Upserted(customer, created=True)
+
+
+async def upsert_customer(db: Database, project_id: str, data: dict[str, Any]) -> Upserted:
+    checks = Checks()
+    check_customer(checks, data, [])
+    checks.raise_if_any()
+    async with db.write() as session:
+        return await upsert_in(session, project_id, data, [])
+
+
+async def update_customer(
+    db: Database, project_id: str, ref: dict[str, str | None], data: dict[str, Any]
+) -> Customer:
+    checks = Checks()
+    check_customer(checks, data, [])
+    checks.raise_if_any()
+    try:
+        async with db.write() as session:
+            customer = await lookup.resolve(
+                session, Customer, project_id, "customer", id_=ref.get("id"),
+                source_id=ref.get("source_id"), path=[],
+            )
+            new_source = data.get("source_id")
+            if new_source is not None and new_source != customer.source_id:
+                other = await lookup.find(
+                    session, Customer, project_id, id_=None, source_id=new_source
+                )
+                if other is not None:
+                    raise lookup.duplicate_source_id("customer", ["sourceId"])
+            _apply(customer, data)
+    except IntegrityError as exc:
+        raise lookup.duplicate_source_id("customer", ["sourceId"]) from exc
+    return customer

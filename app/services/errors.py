@@ -1,0 +1,100 @@
+"""Expected failures as data: every service raises `ServiceError` with stable codes and paths."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_METADATA_BYTES = 64 * 1024
+MAX_MONEY = 2**31 - 1  # minor units; GraphQL Int is 32-bit, so amounts stay within it
+SOURCE_ID_RE = re.compile(r"^[^\s](.{0,198}[^\s])?$")
+
+
+@dataclass(frozen=True)
+class UserError:
+    code: str
+    message: str
+    field: list[str] | None = None
+
+
+class ServiceError(Exception):
+    def __init__(self, errors: list[UserError]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = errors
+
+    @classmethod
+    def one(cls, code: str, message: str, field: list[str] | None = None) -> ServiceError:
+        return cls([UserError(code, message, field)])
+
+
+def not_found(kind: str, ref: str, field: list[str]) -> ServiceError:
+    return ServiceError.one("not_found", f"{kind} {ref!r} does not exist", field)
+
+
+@dataclass
+class Checks:
+    """Collects every problem of an input, so one answer lists them all."""
+
+    errors: list[UserError] = field(default_factory=list)
+
+    def fail(self, code: str, message: str, path: list[str | int]) -> None:
+        self.errors.append(UserError(code, message, [str(p) for p in path]))
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ServiceError(list(self.errors))
+
+    def text(
+        self, value: Any, path: list[str | int], *, max_length: int, required: bool = False
+    ) -> None:
+        if value is None:
+            if required:
+                self.fail("required", "a value is required", path)
+            return
+        if not value.strip():
+            self.fail("blank", "must not be blank", path)
+        elif len(value) > max_length:
+            self.fail("too_long", f"at most {max_length} characters", path)
+
+    def source_id(self, value: str | None, path: list[str | int]) -> None:
+        if value is not None and not SOURCE_ID_RE.match(value):
+            self.fail(
+                "invalid_source_id",
+                "source id must be 1-200 characters without leading or trailing spaces",
+                path,
+            )
+
+    def money(self, value: int | None, path: list[str | int]) -> None:
+        if value is None:
+            return
+        if value < 0:
+            self.fail("negative_amount", "must not be negative", path)
+        elif value > MAX_MONEY:
+            self.fail("amount_too_large", f"must be at most {MAX_MONEY}", path)
+
+    def positive(self, value: int | None, path: list[str | int], *, maximum: int) -> None:
+        if value is None:
+            return
+        if value <= 0:
+            self.fail("invalid_quantity", "must be greater than zero", path)
+        elif value > maximum:
+            self.fail("invalid_quantity", f"must be at most {maximum}", path)
+
+    def metadata(self, value: Any, path: list[str | int]) -> None:
+        if value is None:
+            return
+        if not isinstance(value, dict):
+            self.fail("invalid_metadata", "metadata must be a JSON object", path)
+            return
+        if len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_BYTES:
+            self.fail(
+                "metadata_too_large", f"metadata must be at most {MAX_METADATA_BYTES} bytes", path
+            )
+
+    def list_size(self, value: list[Any] | None, path: list[str | int], *, maximum: int) -> bool:
+        if value is not None and len(value) > maximum:
+            self.fail("too_many_items", f"at most {maximum} entries", path)
+            return False
+        return True

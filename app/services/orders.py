@@ -1,0 +1,214 @@
+"""Orders with items; prices filled from the catalog, amounts derived when omitted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import repository
+from app.db.catalog import Product, Sku
+from app.db.ids import new_id
+from app.db.orders import Order, OrderItem, OrderStatus
+from app.db.session import Database
+from app.services import customers, lookup
+from app.services.errors import MAX_MONEY, Checks, ServiceError
+
+MAX_ITEMS = 500
+MAX_QUANTITY = 1_000_000
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    product_id: str | None = None
+    sku_id: str | None = None
+    source_id: str | None = None
+    quantity: int = 1
+    price: int | None = None
+    amount: int | None = None
+    metadata: dict[str, Any] | None = None
+
+
+def _check_order(checks: Checks, data: dict[str, Any]) -> None:
+    checks.source_id(data.get("source_id"), ["sourceId"])
+    checks.money(data.get("amount"), ["amount"])
+    checks.metadata(data.get("metadata"), ["metadata"])
+    status = data.get("status")
+    if status is not None and status not in OrderStatus.__members__:
+        checks.fail("invalid_status", "unknown order status", ["status"])
+    if data.get("customer") is not None:
+        customers.check_customer(checks, data["customer"], ["customer"])
+    items: list[ItemInput] | None = data.get("items")
+    if items is None or not checks.list_size(items, ["items"], maximum=MAX_ITEMS):
+        return
+    for index, item in enumerate(items):
+        path: list[str | int] = ["items", index]
+        if item.product_id is None and item.sku_id is None and item.source_id is None:
+            checks.fail("required", "an item names a productId, skuId or sourceId", path)
+        checks.source_id(item.source_id, [*path, "sourceId"])
+        checks.positive(item.quantity, [*path, "quantity"], maximum=MAX_QUANTITY)
+        checks.money(item.price, [*path, "price"])
+        checks.money(item.amount, [*path, "amount"])
+        checks.metadata(item.metadata, [*path, "metadata"])
+
+
+async def _build_items(
+    session: AsyncSession, project_id: str, order_id: str, items: list[ItemInput]
+) -> list[OrderItem]:
+    """Resolve every item against the catalog in four batched queries, then price it."""
+    products = await repository.get_many(
+        session, Product, project_id, [i.product_id for i in items if i.product_id]
+    )
+    skus = await repository.get_many(
+        session, Sku, project_id, [i.sku_id for i in items if i.sku_id]
+    )
+    by_source = [i.source_id for i in items if i.source_id and not (i.product_id or i.sku_id)]
+    skus_by_source = await repository.get_many_by_source_id(session, Sku, project_id, by_source)
+    products_by_source = await repository.get_many_by_source_id(
+        session, Product, project_id, by_source
+    )
+    # Prices of the products behind SKUs (a SKU without a price inherits its product's).
+    parent_ids = [s.product_id for s in [*skus.values(), *skus_by_source.values()]]
+    products.update(await repository.get_many(session, Product, project_id, parent_ids))
+
+    checks = Checks()
+    rows: list[OrderItem] = []
+    for index, item in enumerate(items):
+        path: list[str | int] = ["items", index]
+        product: Product | None = None
+        sku: Sku | None = None
+        if item.sku_id is not None:
+            sku = skus.get(item.sku_id)
+            if sku is None:
+                checks.fail("not_found", f"SKU {item.sku_id!r} does not exist", [*path, "skuId"])
+                continue
+            if item.product_id is not None and item.product_id != sku.product_id:
+                checks.fail("sku_product_mismatch", "this SKU belongs to another product",
+                            [*path, "skuId"])
+                continue
+            product = products.get(sku.product_id)
+        elif item.product_id is not None:
+            product = products.get(item.product_id)
+            if product is None:
+                checks.fail("not_found", f"product {item.product_id!r} does not exist",
+                            [*path, "productId"])
+                continue
+        elif item.source_id is not None:
+            sku = skus_by_source.get(item.source_id)
+            product = products.get(sku.product_id) if sku else products_by_source.get(
+                item.source_id
+            )
+        price = item.price
+        if price is None and sku is not None:
+            price = sku.price
+        if price is None and product is not None:
+            price = product.price
+        amount = item.amount
+        if amount is None:
+            if price is None:
+                checks.fail("missing_item_price",
+                            "no price given and none in the catalog: send price or amount",
+                            [*path, "price"])
+                continue
+            amount = price * item.quantity
+            if amount > MAX_MONEY:
+                checks.fail("amount_too_large", "price × quantity is too large", path)
+                continue
+        source_id = item.source_id or (sku.source_id if sku else None) or (
+            product.source_id if product else None
+        )
+        rows.append(
+            OrderItem(
+                id=new_id("oi"), project_id=project_id, order_id=order_id, position=index,
+                product_id=product.id if product else None, sku_id=sku.id if sku else None,
+                source_id=source_id,
+                related_object="sku" if sku else ("product" if product else None),
+                quantity=item.quantity, price=price, amount=amount,
+                metadata_=item.metadata or {},
+            )
+        )
+    checks.raise_if_any()
+    return rows
+
+
+async def _set_items(
+    session: AsyncSession, project_id: str, order: Order, items: list[ItemInput],
+    amount: int | None,
+) -> None:
+    rows = await _build_items(session, project_id, order.id, items)
+    await session.execute(sa.delete(OrderItem).where(OrderItem.order_id == order.id))
+    session.add_all(rows)
+    derived = sum(row.amount for row in rows)
+    if amount is None and derived > MAX_MONEY:
+        raise ServiceError.one("amount_too_large", "the items add up to too much", ["items"])
+    order.amount = amount if amount is not None else derived
+
+
+async def _attach_customer(
+    session: AsyncSession, project_id: str, order: Order, customer: dict[str, Any] | None
+) -> None:
+    if customer is not None:
+        upserted = await customers.upsert_in(session, project_id, customer, ["customer"])
+        order.customer_id = upserted.customer.id
+
+
+async def create_order(db: Database, project_id: str, data: dict[str, Any]) -> Order:
+    checks = Checks()
+    _check_order(checks, data)
+    if data.get("items") is None and data.get("amount") is None:
+        checks.fail("missing_amount", "an order needs an amount or items", ["amount"])
+    checks.raise_if_any()
+    order = Order(
+        id=new_id("ord"), project_id=project_id, source_id=data.get("source_id"),
+        status=data.get("status") or OrderStatus.CREATED, amount=data.get("amount") or 0,
+        metadata_=data.get("metadata") or {},
+    )
+    try:
+        async with db.write() as session:
+            if data.get("source_id") is not None and await lookup.find(
+                session, Order, project_id, id_=None, source_id=data["source_id"]
+            ):
+                raise lookup.duplicate_source_id("order", ["sourceId"])
+            session.add(order)
+            await session.flush()
+            await _attach_customer(session, project_id, order, data.get("customer"))
+            if data.get("items") is not None:
+                await _set_items(session, project_id, order, data["items"], data.get("amount"))
+    except IntegrityError as exc:
+        raise lookup.duplicate_source_id("order", ["sourceId"]) from exc
+    return order
+
+
+async def update_order(
+    db: Database, project_id: str, ref: dict[str, str | None], data: dict[str, Any]
+) -> Order:
+    checks = Checks()
+    _check_order(checks, data)
+    checks.raise_if_any()
+    try:
+        async with db.write() as session:
+            order = await lookup.resolve(
+                session, Order, project_id, "order", id_=ref.get("id"),
+                source_id=ref.get("source_id"), path=[],
+            )
+            new_source = data.get("source_id")
+            if new_source is not None and new_source != order.source_id and await lookup.find(
+                session, Order, project_id, id_=None, source_id=new_source
+            ):
+                raise lookup.duplicate_source_id("order", ["sourceId"])
+            for key in ("source_id", "status"):
+                if data.get(key) is not None:
+                    setattr(order, key, data[key])
+            if "metadata" in data:
+                order.metadata_ = data["metadata"] or {}
+            await _attach_customer(session, project_id, order, data.get("customer"))
+            if data.get("items") is not None:
+                await _set_items(session, project_id, order, data["items"], data.get("amount"))
+            elif data.get("amount") is not None:
+                order.amount = data["amount"]
+    except IntegrityError as exc:
+        raise lookup.duplicate_source_id("order", ["sourceId"]) from exc
+    return order

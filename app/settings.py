@@ -1,0 +1,74 @@
+"""Runtime settings, read from the environment (prefix ``PROMOGATE_``) and an optional ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./promogate.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROMOGATE_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///file.db or postgresql+asyncpg://…",
+    )
+    database_pool_size: int = Field(10, ge=1, description="PostgreSQL connection pool size")
+    database_statement_cache: bool = Field(
+        True, description="asyncpg statement cache; turn off behind a transaction-mode pooler"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, description="uvicorn worker processes (PostgreSQL only)")
+    graphiql: bool = Field(True, description="serve GraphiQL on GET /graphql")
+    introspection: bool = Field(True, description="allow schema introspection")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    sandbox_secret_key: str | None = Field(
+        None, description="secret key given to the Sandbox project when it is first created"
+    )
+    sandbox_publishable_key: str | None = Field(
+        None, description="publishable key given to the Sandbox project when it is first created"
+    )
+    default_time_zone: str = Field("UTC", description="time zone of newly created projects")
+    default_currency: str = Field("USD", description="currency of newly created projects")
+    max_query_depth: int = Field(12, ge=2)
+    max_aliases: int = Field(30, ge=1)
+    max_tokens: int = Field(5000, ge=100)
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("sandbox_secret_key")
+    @classmethod
+    def _secret_prefix(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("sk_"):
+            raise ValueError("a secret key starts with 'sk_'")
+        return value
+
+    @field_validator("sandbox_publishable_key")
+    @classmethod
+    def _publishable_prefix(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("pk_"):
+            raise ValueError("a publishable key starts with 'pk_'")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
