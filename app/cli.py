@@ -27,6 +27,14 @@ cli.add_typer(keys_cli, name="keys")
 console = Console()
 
 
+def _table(*columns: str) -> Table:
+    # Ids must be copyable whole: wrap long cells instead of cutting them with an ellipsis.
+    table = Table()
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
 def _run(coro_fn, settings: Settings):  # type: ignore[no-untyped-def]
     async def main():  # type: ignore[no-untyped-def]
         db = Database.from_url(settings.database_url, pool_size=0)
@@ -136,7 +144,7 @@ def projects_create(
 def projects_list() -> None:
     """List projects."""
     rows = _run(projects.list_projects, get_settings())
-    table = Table("id", "name", "currency", "time zone", "sandbox")
+    table = _table("id", "name", "currency", "time zone", "sandbox")
     for p in rows:
         table.add_row(p.id, p.name, p.currency, p.time_zone, "yes" if p.is_sandbox else "")
     console.print(table)
@@ -159,7 +167,7 @@ def keys_list(
 ) -> None:
     """List keys (their hints, never their values)."""
     rows = _run(lambda db: projects.list_keys(db, project), get_settings())
-    table = Table("id", "project", "kind", "name", "hint", "created", "revoked")
+    table = _table("id", "project", "kind", "name", "hint", "created", "revoked")
     for k in rows:
         table.add_row(k.id, k.project_id, k.kind, k.name or "", k.hint + "…",
                       k.created_at.isoformat(timespec="seconds"),
