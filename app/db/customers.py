@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from app.db.base import (
     PortableJSON,
+    UTCDateTime,
     created_column,
     id_column,
     metadata_column,
@@ -34,5 +35,24 @@ class Customer(SQLModel, table=True):
     birthdate: date | None = Field(sa_column=sa.Column(sa.Date, nullable=True))
     address: dict[str, Any] | None = Field(sa_column=sa.Column(PortableJSON, nullable=True))
     metadata_: dict[str, Any] = Field(sa_column=metadata_column())
+    # Summary counters, changed by conditional updates inside redemption transactions.
+    redemptions_succeeded: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    redemptions_failed: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    redemptions_rolled_back: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    orders_count: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    orders_amount: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
+    )
+    last_order_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
+    )
     created_at: datetime = Field(sa_column=created_column())
     updated_at: datetime | None = Field(sa_column=updated_column())

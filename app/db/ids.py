@@ -18,6 +18,18 @@ PREFIXES = {
     "cust": "Customer",
     "ord": "Order",
     "oi": "OrderItem",
+    "camp": "Campaign",
+    "v": "Voucher",
+    "promo": "PromotionTier",
+    "stack": "PromotionStack",
+    "val": "ValidationRule",
+    "asgm": "ValidationRuleAssignment",
+    "r": "Redemption",
+    "rr": "RedemptionRollback",
+    "vtx": "VoucherTransaction",
+    "pub": "Publication",
+    "ssn": "Session",
+    "aa": "AsyncAction",
 }
 
 

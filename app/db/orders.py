@@ -29,6 +29,19 @@ class Order(SQLModel, table=True):
     source_id: str | None = Field(sa_column=sa.Column(sa.String(200), nullable=True))
     status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     amount: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    # The order calculation after its redemptions (§4.4); zero discounts until redeemed.
+    discount_amount: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
+    )
+    items_discount_amount: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
+    )
+    total_discount_amount: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
+    )
+    total_amount: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger, nullable=True)
+    )
     customer_id: str | None = Field(
         sa_column=sa.Column(
             sa.String(40), sa.ForeignKey("customers.id", ondelete="SET NULL"), nullable=True,
@@ -68,6 +81,16 @@ class OrderItem(SQLModel, table=True):
     quantity: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
     price: int | None = Field(sa_column=sa.Column(sa.BigInteger, nullable=True))
     amount: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    discount_amount: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
+    )
+    discount_quantity: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    # Units added by UNIT effects (free items) beyond what the customer put in the cart.
+    added_quantity: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
     metadata_: dict[str, Any] = Field(sa_column=metadata_column())
 
 
