@@ -19,6 +19,7 @@ from app.db.catalog import Product, ProductCollection, Sku
 from app.db.categories import Category
 from app.db.customers import Customer
 from app.db.orders import Order, OrderItem, items_of_orders
+from app.db.redemptions import Redemption, RedemptionRollback
 from app.db.session import Database
 
 M = TypeVar("M", bound=SQLModel)
@@ -80,6 +81,36 @@ class Loaders:
             return [found[i] for i in order_ids]
 
         return self._loader("order_items", batch)
+
+    def many_by(self, model: type[M], column: str, order_by: str = "id") -> DataLoader:
+        """`<Model>sBy<Column>Loader`: rows grouped by a foreign key, in `order_by` order."""
+
+        async def batch(keys: list[str]) -> list[list[M]]:
+            key_col = getattr(model, column)
+            stmt = (
+                sa.select(model)
+                .where(model.project_id == self._require(), key_col.in_(keys))
+                .order_by(getattr(model, order_by))
+            )
+            grouped: dict[str, list[M]] = defaultdict(list)
+            async with self._db.read() as session:
+                for row in (await session.execute(stmt)).scalars():
+                    grouped[getattr(row, column)].append(row)
+            return [grouped[k] for k in keys]
+
+        return self._loader(("many", model, column), batch)
+
+    @property
+    def children_of_redemption(self) -> DataLoader:
+        return self.many_by(Redemption, "parent_id")
+
+    @property
+    def rollbacks_of_redemption(self) -> DataLoader:
+        return self.many_by(RedemptionRollback, "redemption_id")
+
+    @property
+    def redemptions_of_order(self) -> DataLoader:
+        return self.many_by(Redemption, "order_id")
 
     @property
     def skus_of_product(self) -> DataLoader:

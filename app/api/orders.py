@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import UNSET
@@ -19,6 +20,9 @@ from app.api.relay import Connection, Node, connection, decode_cursor
 from app.db import orders as tables
 from app.services import lookup
 from app.services import orders as service
+
+if TYPE_CHECKING:
+    from app.api.redemptions import Redemption
 
 
 @strawberry.enum
@@ -39,6 +43,9 @@ class OrderItem:
     quantity: int
     price: int | None
     amount: int
+    discount_amount: int = strawberry.field(description="Discounts on this line")
+    discount_quantity: int
+    added_quantity: int = strawberry.field(description="Free units added by unit effects")
     metadata: JSON
 
     @classmethod
@@ -48,7 +55,9 @@ class OrderItem:
             product_id=strawberry.ID(row.product_id) if row.product_id else None,
             sku_id=strawberry.ID(row.sku_id) if row.sku_id else None, source_id=row.source_id,
             related_object=row.related_object, quantity=row.quantity, price=row.price,
-            amount=row.amount, metadata=row.metadata_,
+            amount=row.amount, discount_amount=row.discount_amount,
+            discount_quantity=row.discount_quantity, added_quantity=row.added_quantity,
+            metadata=row.metadata_,
         )
 
     @strawberry.field
@@ -72,6 +81,10 @@ class Order(Node):
     source_id: str | None
     status: OrderStatus
     amount: int = strawberry.field(description="Order amount in minor units, before discounts")
+    discount_amount: int = strawberry.field(description="Order-level discounts (redemptions)")
+    items_discount_amount: int
+    total_discount_amount: int
+    total_amount: int = strawberry.field(description="What the customer pays after discounts")
     customer_id: strawberry.ID | None
     metadata: JSON
     created_at: datetime
@@ -81,7 +94,10 @@ class Order(Node):
     def from_row(cls, row: tables.Order) -> Order:
         return cls(
             id=strawberry.ID(row.id), source_id=row.source_id, status=OrderStatus(row.status),
-            amount=row.amount,
+            amount=row.amount, discount_amount=row.discount_amount,
+            items_discount_amount=row.items_discount_amount,
+            total_discount_amount=row.total_discount_amount,
+            total_amount=row.total_amount if row.total_amount is not None else row.amount,
             customer_id=strawberry.ID(row.customer_id) if row.customer_id else None,
             metadata=row.metadata_, created_at=row.created_at, updated_at=row.updated_at,
         )
@@ -97,6 +113,15 @@ class Order(Node):
             return None
         row = await info.context.loaders.customer.load(str(self.customer_id))
         return Customer.from_row(row) if row else None
+
+    @strawberry.field(description="Redemptions made with this order (parents and children)")
+    async def redemptions(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[Redemption, strawberry.lazy("app.api.redemptions")]]:
+        from app.api.redemptions import Redemption
+
+        rows = await info.context.loaders.redemptions_of_order.load(str(self.id))
+        return [Redemption.from_row(r) for r in rows]
 
 
 @strawberry.input(description="A product or SKU by id or source id (max 500 items per order).")

@@ -17,7 +17,7 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
-from app.api import catalog, categories, customers, orders, projects
+from app.api import catalog, categories, customers, orders, projects, redemptions, validation
 from app.api.auth import Authorization
 from app.api.context import Context
 from app.api.errors import MaskUnexpectedErrors, log_unexpected
@@ -27,6 +27,7 @@ from app.db import categories as category_tables
 from app.db import customers as customer_tables
 from app.db import orders as order_tables
 from app.db import projects as project_tables
+from app.db import redemptions as redemption_tables
 from app.db.ids import prefix_of
 from app.settings import Settings
 
@@ -39,6 +40,8 @@ NODE_TYPES: dict[str, tuple[Any, Any]] = {
     "cust": (customer_tables.Customer, customers.Customer),
     "ord": (order_tables.Order, orders.Order),
     "key": (project_tables.ApiKey, projects.ApiKey),
+    "r": (redemption_tables.Redemption, redemptions.Redemption),
+    "rr": (redemption_tables.RedemptionRollback, redemptions.RedemptionRollback),
 }
 
 
@@ -68,6 +71,8 @@ Query = merge_types(
         categories.CategoryQuery,
         customers.CustomerQuery,
         orders.OrderQuery,
+        validation.ValidationQuery,
+        redemptions.RedemptionQuery,
     ),
 )
 Mutation = merge_types(
@@ -78,6 +83,7 @@ Mutation = merge_types(
         categories.CategoryMutation,
         customers.CustomerMutation,
         orders.OrderMutation,
+        redemptions.RedemptionMutation,
     ),
 )
 

@@ -1,0 +1,326 @@
+"""GraphQL: validateStack and the evaluation result types of API.md (fixed contract).
+
+Results are built from the JSON form of the engine's answer, so a fresh answer and an
+idempotent replay of a stored one render identically.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from app.api.context import Context
+from app.api.errors import ApiError
+from app.api.orders import OrderItemInput, OrderStatus
+from app.services import snapshot, stack
+
+
+@strawberry.enum
+class RedeemableObject(Enum):
+    VOUCHER = "VOUCHER"
+    PROMOTION_TIER = "PROMOTION_TIER"
+    PROMOTION_STACK = "PROMOTION_STACK"
+
+
+@strawberry.enum
+class RedeemableStatus(Enum):
+    APPLICABLE = "APPLICABLE"
+    INAPPLICABLE = "INAPPLICABLE"
+    SKIPPED = "SKIPPED"
+
+
+@strawberry.type
+class Reason:
+    code: str
+    message: str
+    details: str | None = None
+    validation_rule_id: strawberry.ID | None = None
+    rule_path: str | None = strawberry.field(
+        default=None, description="The failing rule's number in its rule set, e.g. 2 or 2.1"
+    )
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Reason | None:
+        if data is None:
+            return None
+        return cls(
+            code=data["code"], message=data["message"], details=data.get("details"),
+            validation_rule_id=data.get("validation_rule_id"), rule_path=data.get("rule_path"),
+        )
+
+
+@strawberry.type
+class OrderItemCalculation:
+    index: int
+    product_id: strawberry.ID | None
+    sku_id: strawberry.ID | None
+    source_id: str | None
+    quantity: int
+    initial_quantity: int
+    price: int | None
+    amount: int
+    discount_amount: int
+    applied_discount_amount: int
+    subtotal_amount: int
+    discount_quantity: int
+    applied_quantity: int = strawberry.field(
+        description="Units added in this request by unit (free item) effects"
+    )
+    applied_quantity_amount: int
+
+
+@strawberry.type
+class OrderCalculation:
+    amount: int
+    initial_amount: int
+    discount_amount: int
+    items_discount_amount: int
+    total_discount_amount: int
+    total_amount: int
+    applied_discount_amount: int
+    items_applied_discount_amount: int
+    total_applied_discount_amount: int
+    items: list[OrderItemCalculation]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OrderCalculation:
+        fields = {k: v for k, v in data.items() if k != "items"}
+        return cls(**fields, items=[OrderItemCalculation(**i) for i in data["items"]])
+
+
+@strawberry.type(description="What a redeemable's discount did (formulas resolved).")
+class AppliedDiscount:
+    type: str
+    effect: str | None
+    amount_off: int | None
+    percent_off: float | None
+    amount_limit: int | None
+    aggregated_amount_limit: int | None
+    fixed_amount: int | None
+    unit_off: int | None
+    unit_type: str | None
+    is_dynamic: bool
+    applied_amount: int = strawberry.field(description="Discount this redeemable gave")
+    item_indices: list[int] = strawberry.field(description="Order items it applied to")
+
+
+@strawberry.type
+class GiftResult:
+    credits: int = strawberry.field(description="Credits applied in this request")
+    balance: int = strawberry.field(description="Balance before this request")
+
+
+@strawberry.type
+class LoyaltyCardResult:
+    points: int
+    balance: int
+    amount: int
+
+
+@strawberry.type
+class BundleMissing:
+    object: str
+    id: strawberry.ID
+    quantity: int
+
+
+@strawberry.type
+class BundleResult:
+    quantity: int
+    limit: int
+    missing: list[BundleMissing]
+
+
+@strawberry.type
+class RedeemableResult:
+    object: RedeemableObject
+    id: str
+    status: RedeemableStatus
+    reason: Reason | None
+    discount: AppliedDiscount | None
+    gift: GiftResult | None
+    loyalty_card: LoyaltyCardResult | None
+    bundle: BundleResult | None
+    order: OrderCalculation
+    campaign_id: strawberry.ID | None
+    category_ids: list[strawberry.ID]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RedeemableResult:
+        bundle = data.get("bundle")
+        return cls(
+            object=RedeemableObject(data["object"]),
+            id=data["id"],
+            status=RedeemableStatus(data["status"]),
+            reason=Reason.from_json(data.get("reason")),
+            discount=AppliedDiscount(**data["discount"]) if data.get("discount") else None,
+            gift=GiftResult(**data["gift"]) if data.get("gift") else None,
+            loyalty_card=LoyaltyCardResult(**data["loyalty_card"])
+            if data.get("loyalty_card") else None,
+            bundle=BundleResult(
+                quantity=bundle["quantity"], limit=bundle["limit"],
+                missing=[BundleMissing(**m) for m in bundle["missing"]],
+            ) if bundle else None,
+            order=OrderCalculation.from_json(data["order"]),
+            campaign_id=data.get("campaign_id"),
+            category_ids=list(data.get("categories") or []),
+        )
+
+
+@strawberry.type(description="A LOCK session holding what the stack would spend.")
+class Session:
+    key: str
+    ttl_seconds: int
+    expires_at: datetime
+
+
+@strawberry.type
+class StackValidation:
+    valid: bool = strawberry.field(description="True iff no redeemable is INAPPLICABLE")
+    redeemables: list[RedeemableResult] = strawberry.field(
+        description="Every redeemable sent, in application order"
+    )
+    order: OrderCalculation = strawberry.field(description="After all applicable redeemables")
+    session: Session | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], session: Session | None = None) -> StackValidation:
+        return cls(
+            valid=data["valid"],
+            redeemables=[RedeemableResult.from_json(r) for r in data["redeemables"]],
+            order=OrderCalculation.from_json(data["order"]),
+            session=session,
+        )
+
+
+# --- inputs (fixed by API.md) ---------------------------------------------------------------
+
+@strawberry.input
+class GiftCreditsInput:
+    credits: int | None = None
+
+
+@strawberry.input
+class RewardInput:
+    id: strawberry.ID
+    points: int | None = None
+
+
+@strawberry.input
+class RedeemableInput:
+    object: RedeemableObject
+    id: str
+    gift: GiftCreditsInput | None = None
+    reward: RewardInput | None = None
+
+
+@strawberry.input
+class CustomerInput:
+    id: strawberry.ID | None = None
+    source_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    metadata: JSON | None = None
+
+
+@strawberry.input
+class OrderInput:
+    id: strawberry.ID | None = None
+    source_id: str | None = None
+    amount: int | None = None
+    status: OrderStatus | None = None
+    items: list[OrderItemInput] | None = None
+    metadata: JSON | None = None
+
+
+@strawberry.input(description="A LOCK session: reserves what the stack would spend.")
+class SessionInput:
+    key: str | None = None
+    ttl_seconds: int | None = None
+
+
+@strawberry.input
+class StackInput:
+    redeemables: list[RedeemableInput]
+    order: OrderInput | None = None
+    customer: CustomerInput | None = None
+    session: SessionInput | None = None
+    metadata: JSON | None = None
+
+
+def stack_request(input_: Any) -> snapshot.StackRequest:
+    """StackInput / RedeemStackInput → the service's request (no logic, just mapping)."""
+    order = input_.order
+    customer = input_.customer
+    return snapshot.StackRequest(
+        redeemables=tuple(
+            snapshot.RedeemableRef.of(
+                r.object.value,
+                r.id,
+                gift_credits=r.gift.credits if r.gift else None,
+                reward_id=str(r.reward.id) if r.reward else None,
+                reward_points=r.reward.points if r.reward else None,
+            )
+            for r in input_.redeemables
+        ),
+        order=snapshot.OrderRef(
+            id=str(order.id) if order.id else None,
+            source_id=order.source_id,
+            amount=order.amount,
+            status=order.status.value if order.status else None,
+            items=tuple(
+                snapshot.ItemRef(
+                    quantity=i.quantity,
+                    product_id=str(i.product_id) if i.product_id else None,
+                    sku_id=str(i.sku_id) if i.sku_id else None,
+                    source_id=i.source_id, price=i.price, amount=i.amount, metadata=i.metadata,
+                )
+                for i in order.items
+            ) if order.items is not None else None,
+            metadata=order.metadata,
+        ) if order is not None else None,
+        customer=snapshot.CustomerRef(
+            id=str(customer.id) if customer.id else None, source_id=customer.source_id,
+            name=customer.name, email=customer.email, phone=customer.phone,
+            metadata=customer.metadata,
+        ) if customer is not None else None,
+        metadata=input_.metadata,
+        session_key=input_.session.key if input_.session else None,
+    )
+
+
+def request_error(exc: stack.RequestProblem) -> ApiError:
+    return ApiError(exc.message, exc.code, field=exc.field)
+
+
+def session_type(info: stack.SessionInfo | None) -> Session | None:
+    if info is None:
+        return None
+    return Session(key=info.key, ttl_seconds=info.ttl_seconds, expires_at=info.expires_at)
+
+
+@strawberry.type
+class ValidationQuery:
+    @strawberry.field(description="What these redeemables would do to this order; no side effects")
+    async def validate_stack(
+        self, info: Info[Context, None], input: StackInput
+    ) -> StackValidation:
+        ctx = info.context
+        ask = (
+            stack.SessionAsk(key=input.session.key, ttl_seconds=input.session.ttl_seconds)
+            if input.session is not None else None
+        )
+        try:
+            outcome = await stack.validate_stack(
+                ctx.db, ctx.project_id, stack_request(input), session_ask=ask
+            )
+        except stack.RequestProblem as exc:
+            raise request_error(exc) from exc
+        result = stack.to_json(outcome.result)
+        return StackValidation.from_json(result, session_type(outcome.session))

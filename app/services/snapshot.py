@@ -1,0 +1,683 @@
+"""Load everything one stack evaluation needs, in a fixed handful of batched queries.
+
+The same loader serves validation (plain reads) and redemption (inside the spending
+transaction, with the spent rows locked first). Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import engine
+from app.db import repository
+from app.db.campaigns import Campaign, PromotionStack, PromotionTier
+from app.db.catalog import Product, Sku, collections_of_products
+from app.db.categories import Category
+from app.db.customers import Customer
+from app.db.orders import Order, OrderItem, items_of_orders
+from app.db.projects import Project
+from app.db.redemptions import (
+    Redemption,
+    RedemptionResult,
+    RedemptionStatus,
+    SessionReservation,
+    StackingRulesRecord,
+)
+from app.db.rules import ValidationRule, ValidationRuleAssignment
+from app.db.vouchers import Voucher, VoucherType
+from app.services import definitions
+from app.services.errors import ServiceError
+
+VOUCHER_KIND = {
+    VoucherType.DISCOUNT_VOUCHER: engine.RedeemableKind.DISCOUNT_VOUCHER,
+    VoucherType.GIFT_VOUCHER: engine.RedeemableKind.GIFT_VOUCHER,
+    VoucherType.LOYALTY_CARD: engine.RedeemableKind.LOYALTY_CARD,
+}
+COUNTER_RULES = (
+    "redemption.count",
+    "campaign.redemptions",
+    "campaign.orders",
+)
+
+
+# --- request ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RedeemableRef:
+    object: engine.RedeemableObject
+    id: str
+    gift_credits: int | None = None
+    reward_id: str | None = None
+    reward_points: int | None = None
+
+    @classmethod
+    def of(cls, object_name: str, id_: str, **asks: Any) -> RedeemableRef:
+        return cls(object=engine.RedeemableObject(object_name), id=id_, **asks)
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    quantity: int
+    product_id: str | None = None
+    sku_id: str | None = None
+    source_id: str | None = None
+    price: int | None = None
+    amount: int | None = None
+    metadata: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class OrderRef:
+    id: str | None = None
+    source_id: str | None = None
+    amount: int | None = None
+    status: str | None = None
+    items: tuple[ItemRef, ...] | None = None
+    metadata: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    id: str | None = None
+    source_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    metadata: Mapping[str, Any] | None = None
+
+    def as_upsert(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id}
+        for key in ("source_id", "name", "email", "phone", "metadata"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = dict(value) if key == "metadata" else value
+        return data
+
+
+@dataclass(frozen=True)
+class StackRequest:
+    redeemables: tuple[RedeemableRef, ...]
+    order: OrderRef | None = None
+    customer: CustomerRef | None = None
+    metadata: Mapping[str, Any] | None = None
+    session_key: str | None = None
+
+
+# --- loaded snapshot ----------------------------------------------------------------------
+
+@dataclass
+class Snapshot:
+    project: Project
+    stacking_raw: dict[str, Any]
+    stacking: engine.StackingRules
+    vouchers: dict[str, Voucher]  # by voucher id
+    tiers: dict[str, PromotionTier]
+    campaigns: dict[str, Campaign]
+    # per requested redeemable: (object, requested id, row id or None)
+    resolved: list[tuple[engine.RedeemableObject, str, str | None]]
+    customer_row: Customer | None
+    order_row: Order | None
+    request: engine.EvaluationRequest
+    reserved: dict[str, tuple[int, int]] = field(default_factory=dict)  # voucher: (uses, credits)
+
+    @property
+    def rollback_with_order(self) -> bool:
+        return self.stacking_raw.get("redeemables_rollback_order_mode", "WITH_ORDER") == (
+            "WITH_ORDER"
+        )
+
+
+def _chunks(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+async def load_stacking_rules(
+    session: AsyncSession, project_id: str
+) -> tuple[dict[str, Any], engine.StackingRules]:
+    record = await session.get(StackingRulesRecord, project_id)
+    raw = dict(record.rules) if record else {}
+    return raw, definitions.stacking_rules(raw)
+
+
+async def _vouchers(
+    session: AsyncSession, project_id: str, wanted: list[str], *, lock: bool
+) -> dict[str, Voucher]:
+    """Vouchers named by code or `v_` id, keyed by the name used; locked in id order."""
+    if not wanted:
+        return {}
+    stmt = (
+        sa.select(Voucher)
+        .where(
+            Voucher.project_id == project_id,
+            sa.or_(Voucher.code.in_(wanted), Voucher.id.in_(wanted)),  # type: ignore[attr-defined]
+        )
+        .order_by(Voucher.id)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    found: dict[str, Voucher] = {}
+    for voucher in (await session.execute(stmt)).scalars():
+        found[voucher.code] = voucher
+        found[voucher.id] = voucher
+    return found
+
+
+async def _rows_by_id(
+    session: AsyncSession, model: Any, project_id: str, ids: Iterable[str], *, lock: bool
+) -> dict[str, Any]:
+    wanted = _chunks(list(ids))
+    if not wanted:
+        return {}
+    stmt = (
+        sa.select(model)
+        .where(model.project_id == project_id, model.id.in_(wanted))
+        .order_by(model.id)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return {row.id: row for row in (await session.execute(stmt)).scalars()}
+
+
+async def _rules_for(
+    session: AsyncSession, project_id: str, object_ids: list[str]
+) -> dict[str, list[ValidationRule]]:
+    """Validation rules assigned to each object id (campaign, voucher, tier), one query."""
+    if not object_ids:
+        return {}
+    stmt = (
+        sa.select(ValidationRuleAssignment.related_object_id, ValidationRule)
+        .join(ValidationRule, ValidationRule.id == ValidationRuleAssignment.rule_id)
+        .where(
+            ValidationRuleAssignment.project_id == project_id,
+            ValidationRuleAssignment.related_object_id.in_(object_ids),  # type: ignore[attr-defined]
+        )
+        .order_by(ValidationRuleAssignment.id)
+    )
+    found: dict[str, list[ValidationRule]] = defaultdict(list)
+    for object_id, rule in (await session.execute(stmt)).all():
+        found[object_id].append(rule)
+    return found
+
+
+def _engine_rule(rule: ValidationRule) -> engine.ValidationRule:
+    return definitions.validation_rule(
+        rule.id, rule.name, rule.rules, rule.error_message, rule.applicable_to, rule.bundle_rules
+    )
+
+
+def _category(row: Category | None) -> tuple[engine.Category, ...]:
+    if row is None:
+        return ()
+    return (
+        engine.Category(
+            id=row.id,
+            hierarchy=row.hierarchy,
+            stacking_rules_type=engine.CategoryType(row.stacking_rules_type),
+        ),
+    )
+
+
+def _validity(row: Any) -> engine.Validity:
+    return definitions.validity(
+        row.start_date, row.expiration_date, row.validity_timeframe, row.validity_day_of_week,
+        row.validity_hours,
+    )
+
+
+def _campaign_window(campaign: Campaign | None, own: engine.Validity) -> engine.Validity:
+    """A voucher without its own dates lives in its campaign's window."""
+    if campaign is None:
+        return own
+    inherited = _validity(campaign)
+    return engine.Validity(
+        start_date=own.start_date or inherited.start_date,
+        expiration_date=own.expiration_date or inherited.expiration_date,
+        timeframe_duration=own.timeframe_duration or inherited.timeframe_duration,
+        timeframe_interval=own.timeframe_interval or inherited.timeframe_interval,
+        day_of_week=own.day_of_week if own.day_of_week is not None else inherited.day_of_week,
+        daily_hours=own.daily_hours if own.daily_hours is not None else inherited.daily_hours,
+    )
+
+
+def voucher_definition(
+    requested: str, voucher: Voucher, campaign: Campaign | None,
+    rules: list[ValidationRule], category: Category | None,
+) -> engine.Redeemable:
+    return engine.Redeemable(
+        object=engine.RedeemableObject.VOUCHER,
+        id=requested,
+        kind=VOUCHER_KIND[VoucherType(voucher.type)],
+        campaign_id=voucher.campaign_id,
+        active=voucher.active and (campaign.active if campaign else True),
+        discount=definitions.discount(voucher.discount) if voucher.discount else None,
+        gift_effect=engine.DiscountEffect(voucher.gift_effect or "APPLY_TO_ORDER"),
+        validity=_campaign_window(campaign, _validity(voucher)),
+        redemption_quantity=voucher.redemption_quantity,
+        validation_rules=tuple(_engine_rule(r) for r in rules),
+        categories=_category(category),
+        metadata=voucher.metadata_,
+        is_referral_code=voucher.is_referral_code,
+    )
+
+
+def tier_definition(
+    requested: str, tier: PromotionTier, campaign: Campaign | None,
+    rules: list[ValidationRule], category: Category | None,
+) -> engine.Redeemable:
+    action = tier.action or {}
+    return engine.Redeemable(
+        object=engine.RedeemableObject.PROMOTION_TIER,
+        id=requested,
+        kind=engine.RedeemableKind.PROMOTION_TIER,
+        campaign_id=tier.campaign_id,
+        active=tier.active and (campaign.active if campaign else True),
+        discount=definitions.discount(action["discount"]) if action.get("discount") else None,
+        validity=_campaign_window(campaign, _validity(tier)),
+        validation_rules=tuple(_engine_rule(r) for r in rules),
+        categories=_category(category),
+        metadata=tier.metadata_,
+    )
+
+
+def not_found(obj: engine.RedeemableObject, requested: str) -> engine.Redeemable:
+    return engine.Redeemable(object=obj, id=requested, found=False)
+
+
+# --- counters -----------------------------------------------------------------------------
+
+def _needs_counters(definition: engine.Redeemable) -> bool:
+    def walk(rules: Iterable[engine.Rule]) -> bool:
+        return any(r.name.startswith(COUNTER_RULES) or walk(r.rules) for r in rules)
+
+    return any(walk(v.rules) for v in definition.validation_rules) or any(
+        _needs_counters(t) for t in definition.tiers
+    )
+
+
+def period_starts(now: datetime, time_zone: str) -> dict[str, datetime]:
+    """Start of the calendar day, ISO week and month of `now` in the project's time zone."""
+    local = now.astimezone(ZoneInfo(time_zone))
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "daily": day,
+        "weekly": day - timedelta(days=day.weekday()),
+        "monthly": day.replace(day=1),
+    }
+
+
+def _since(column: Any, start: datetime, value: Any = 1) -> Any:
+    return sa.case((column >= start, value), else_=None)
+
+
+async def _counters(
+    session: AsyncSession, project_id: str, incentive_ids: list[str], campaign_ids: list[str],
+    customer_id: str | None, now: datetime, time_zone: str,
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Redemption counts before this request, per incentive and per campaign (2 queries)."""
+    starts = period_starts(now, time_zone)
+    live = [
+        Redemption.project_id == project_id,
+        Redemption.parent_id.is_not(None),  # type: ignore[union-attr]
+        Redemption.result == RedemptionResult.SUCCESS,
+        Redemption.status == RedemptionStatus.SUCCEEDED,
+    ]
+    per_incentive: dict[str, dict[str, int]] = {}
+    if incentive_ids:
+        incentive = sa.func.coalesce(Redemption.voucher_id, Redemption.promotion_tier_id)
+        mine = Redemption.customer_id == customer_id if customer_id else sa.false()
+        columns = [sa.func.count().label("redemption.count")]
+        for period, start in starts.items():
+            columns.append(sa.func.count(_since(Redemption.created_at, start)).label(
+                f"redemption.count.{period}"))
+        columns.append(sa.func.count(sa.case((mine, 1), else_=None)).label(
+            "redemption.count.per_customer"))
+        for period, start in starts.items():
+            columns.append(sa.func.count(
+                sa.case((sa.and_(mine, Redemption.created_at >= start), 1), else_=None)
+            ).label(f"redemption.count.per_customer.{period}"))
+        stmt = (
+            sa.select(incentive.label("incentive"), *columns)
+            .where(*live, incentive.in_(incentive_ids))
+            .group_by(incentive)
+        )
+        for row in (await session.execute(stmt)).mappings():
+            per_incentive[row["incentive"]] = {
+                k: int(v) for k, v in row.items() if k != "incentive"
+            }
+    per_campaign: dict[str, dict[str, int]] = {}
+    if campaign_ids:
+        columns = [
+            sa.func.count().label("campaign.redemptions.count"),
+            sa.func.count(sa.distinct(Redemption.customer_id)).label(
+                "campaign.redemptions.customers_count"),
+        ]
+        for period, start in starts.items():
+            columns.append(sa.func.count(_since(Redemption.created_at, start)).label(
+                f"campaign.redemptions.count.{period}"))
+            columns.append(sa.func.count(sa.distinct(
+                _since(Redemption.created_at, start, Redemption.customer_id)
+            )).label(f"campaign.redemptions.customers_count.{period}"))
+        stmt = (
+            sa.select(Redemption.campaign_id, *columns)
+            .where(*live, Redemption.campaign_id.in_(campaign_ids))  # type: ignore[union-attr]
+            .group_by(Redemption.campaign_id)
+        )
+        for row in (await session.execute(stmt)).mappings():
+            per_campaign[row["campaign_id"]] = {
+                k: int(v) for k, v in row.items() if k != "campaign_id"
+            }
+    return per_incentive, per_campaign
+
+
+async def _reservations(
+    session: AsyncSession, project_id: str, voucher_ids: list[str], now: datetime,
+    own_session: str | None,
+) -> dict[str, tuple[int, int]]:
+    """Live LOCK-session holds of other sessions: voucher id → (uses, gift credits)."""
+    if not voucher_ids:
+        return {}
+    stmt = (
+        sa.select(
+            SessionReservation.voucher_id,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(SessionReservation.gift_credits), 0),
+        )
+        .where(
+            SessionReservation.project_id == project_id,
+            SessionReservation.voucher_id.in_(voucher_ids),  # type: ignore[attr-defined]
+            SessionReservation.expires_at > now,
+        )
+        .group_by(SessionReservation.voucher_id)
+    )
+    if own_session is not None:
+        stmt = stmt.where(SessionReservation.session_key != own_session)
+    return {
+        voucher_id: (int(uses), int(credits))
+        for voucher_id, uses, credits in (await session.execute(stmt)).all()
+    }
+
+
+# --- order and customer -------------------------------------------------------------------
+
+async def _engine_items(
+    session: AsyncSession, project_id: str, items: Sequence[ItemRef]
+) -> tuple[engine.OrderItem, ...]:
+    """Order lines with catalog data filled in (batched); unknown catalog ids are errors."""
+    products = await repository.get_many(
+        session, Product, project_id, [i.product_id for i in items if i.product_id]
+    )
+    skus = await repository.get_many(
+        session, Sku, project_id, [i.sku_id for i in items if i.sku_id]
+    )
+    by_source = [i.source_id for i in items if i.source_id and not (i.product_id or i.sku_id)]
+    skus_by_source = await repository.get_many_by_source_id(session, Sku, project_id, by_source)
+    products_by_source = await repository.get_many_by_source_id(
+        session, Product, project_id, by_source
+    )
+    parents = [s.product_id for s in [*skus.values(), *skus_by_source.values()]]
+    products.update(await repository.get_many(session, Product, project_id, parents))
+
+    resolved: list[tuple[ItemRef, Product | None, Sku | None]] = []
+    for index, item in enumerate(items):
+        sku = skus.get(item.sku_id) if item.sku_id else None
+        if item.sku_id and sku is None:
+            raise ServiceError.one("not_found", f"SKU {item.sku_id!r} does not exist",
+                                   ["order", "items", str(index), "skuId"])
+        if sku is None and item.source_id and not (item.product_id or item.sku_id):
+            sku = skus_by_source.get(item.source_id)
+        product_id = item.product_id or (sku.product_id if sku else None)
+        product = products.get(product_id) if product_id else None
+        if item.product_id and product is None:
+            raise ServiceError.one("not_found", f"product {item.product_id!r} does not exist",
+                                   ["order", "items", str(index), "productId"])
+        if product is None and sku is None and item.source_id:
+            product = products_by_source.get(item.source_id)
+        resolved.append((item, product, sku))
+
+    memberships = await collections_of_products(
+        session, project_id,
+        [p.id for _, p, _ in resolved if p is not None],
+        [s.id for _, _, s in resolved if s is not None],
+    )
+    lines = []
+    for item, product, sku in resolved:
+        price = item.price
+        if price is None and sku is not None:
+            price = sku.price
+        if price is None and product is not None:
+            price = product.price
+        collections = set(memberships.get(product.id, set()) if product else set())
+        if sku is not None:
+            collections |= memberships.get(sku.id, set())
+        lines.append(engine.OrderItem(
+            quantity=item.quantity,
+            price=price,
+            amount=item.amount,
+            product_id=product.id if product else None,
+            sku_id=sku.id if sku else None,
+            source_id=item.source_id or (sku.source_id if sku else None)
+            or (product.source_id if product else None),
+            product_source_id=product.source_id if product else None,
+            collection_ids=frozenset(collections),
+            metadata=dict(item.metadata or {}),
+            product_metadata=dict(product.metadata_) if product else {},
+        ))
+    return tuple(lines)
+
+
+def _stored_item(row: OrderItem) -> ItemRef:
+    return ItemRef(
+        quantity=row.quantity, product_id=row.product_id, sku_id=row.sku_id,
+        source_id=row.source_id, price=row.price, amount=row.amount, metadata=row.metadata_,
+    )
+
+
+async def _order(
+    session: AsyncSession, project_id: str, ref: OrderRef | None
+) -> tuple[Order | None, engine.Order]:
+    row: Order | None = None
+    if ref is not None and (ref.id or ref.source_id):
+        if ref.id:
+            row = await repository.get(session, Order, project_id, ref.id)
+            if row is None:
+                raise ServiceError.one("not_found", f"order {ref.id!r} does not exist",
+                                       ["order", "id"])
+        else:
+            row = await repository.get_by_source_id(session, Order, project_id, ref.source_id or "")
+    items: Sequence[ItemRef] = ()
+    if ref is not None and ref.items is not None:
+        items = ref.items
+    elif row is not None:
+        stored = await items_of_orders(session, project_id, [row.id])
+        items = [_stored_item(i) for i in stored[row.id]]
+    amount = ref.amount if ref is not None and ref.amount is not None else None
+    if amount is None and row is not None and ref is not None and ref.items is None:
+        amount = row.amount
+    metadata = dict(row.metadata_) if row is not None else {}
+    metadata.update((ref.metadata or {}) if ref is not None else {})
+    return row, engine.Order(
+        items=await _engine_items(session, project_id, items),
+        amount=amount,
+        id=row.id if row else (ref.id if ref else None),
+        source_id=(ref.source_id if ref else None) or (row.source_id if row else None),
+        metadata=metadata,
+    )
+
+
+async def _customer(
+    session: AsyncSession, project_id: str, ref: CustomerRef | None, *, lock: bool
+) -> tuple[Customer | None, engine.Customer | None]:
+    if ref is None:
+        return None, None
+    stmt = sa.select(Customer).where(Customer.project_id == project_id)
+    if ref.id:
+        stmt = stmt.where(Customer.id == ref.id)
+    elif ref.source_id:
+        stmt = stmt.where(Customer.source_id == ref.source_id)
+    else:
+        stmt = stmt.where(sa.false())
+    if lock:  # serialises one customer's redemptions (per-customer limits)
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if ref.id and row is None:
+        raise ServiceError.one("not_found", f"customer {ref.id!r} does not exist",
+                               ["customer", "id"])
+    metadata = dict(row.metadata_) if row is not None else {}
+    metadata.update(ref.metadata or {})
+    return row, engine.Customer(
+        id=row.id if row else None,
+        source_id=ref.source_id or (row.source_id if row else None),
+        metadata=metadata,
+    )
+
+
+# --- the loader ---------------------------------------------------------------------------
+
+async def load(
+    session: AsyncSession,
+    project_id: str,
+    request: StackRequest,
+    *,
+    now: datetime,
+    mode: engine.Mode,
+    lock: bool = False,
+) -> Snapshot:
+    project = await session.get(Project, project_id)
+    assert project is not None
+    stacking_raw, stacking = await load_stacking_rules(session, project_id)
+    refs = request.redeemables
+
+    voucher_names = [r.id for r in refs if r.object is engine.RedeemableObject.VOUCHER]
+    stack_ids = [r.id for r in refs if r.object is engine.RedeemableObject.PROMOTION_STACK]
+    stacks = await _rows_by_id(session, PromotionStack, project_id, stack_ids, lock=False)
+    tier_ids = [r.id for r in refs if r.object is engine.RedeemableObject.PROMOTION_TIER]
+    tier_ids += [t for s in stacks.values() for t in s.tier_ids]
+
+    # Locks in a fixed order: vouchers, then tiers, then campaigns (each by id).
+    vouchers = await _vouchers(session, project_id, voucher_names, lock=lock)
+    tiers = await _rows_by_id(session, PromotionTier, project_id, tier_ids, lock=lock)
+    campaign_ids = [v.campaign_id for v in vouchers.values() if v.campaign_id]
+    campaign_ids += [t.campaign_id for t in tiers.values()]
+    campaign_ids += [s.campaign_id for s in stacks.values()]
+    campaigns = await _rows_by_id(session, Campaign, project_id, campaign_ids, lock=lock)
+
+    customer_row, customer = await _customer(session, project_id, request.customer, lock=lock)
+    order_row, order = await _order(session, project_id, request.order)
+
+    owners = [v.id for v in vouchers.values()] + list(tiers) + list(campaigns)
+    rules = await _rules_for(session, project_id, _chunks(owners))
+    category_ids = [x.category_id for x in [*vouchers.values(), *tiers.values(), *stacks.values()]]
+    category_ids += [c.category_id for c in campaigns.values()]
+    categories = await _rows_by_id(session, Category, project_id, category_ids, lock=False)
+
+    def category_of(row: Any, campaign: Campaign | None) -> Category | None:
+        key = row.category_id or (campaign.category_id if campaign else None)
+        return categories.get(key) if key else None
+
+    def voucher_def(name: str) -> engine.Redeemable:
+        voucher = vouchers.get(name)
+        if voucher is None:
+            return not_found(engine.RedeemableObject.VOUCHER, name)
+        campaign = campaigns.get(voucher.campaign_id) if voucher.campaign_id else None
+        owned = rules.get(voucher.campaign_id or "", []) + rules.get(voucher.id, [])
+        return voucher_definition(name, voucher, campaign, owned, category_of(voucher, campaign))
+
+    def tier_def(name: str) -> engine.Redeemable:
+        tier = tiers.get(name)
+        if tier is None:
+            return not_found(engine.RedeemableObject.PROMOTION_TIER, name)
+        campaign = campaigns.get(tier.campaign_id)
+        owned = rules.get(tier.campaign_id, []) + rules.get(tier.id, [])
+        return tier_definition(name, tier, campaign, owned, category_of(tier, campaign))
+
+    def stack_def(name: str) -> engine.Redeemable:
+        stack = stacks.get(name)
+        if stack is None:
+            return not_found(engine.RedeemableObject.PROMOTION_STACK, name)
+        campaign = campaigns.get(stack.campaign_id)
+        return engine.Redeemable(
+            object=engine.RedeemableObject.PROMOTION_STACK,
+            id=name,
+            kind=engine.RedeemableKind.PROMOTION_STACK,
+            campaign_id=stack.campaign_id,
+            active=campaign.active if campaign else False,
+            categories=_category(category_of(stack, campaign)),
+            tiers=tuple(tier_def(t) for t in stack.tier_ids),
+        )
+
+    definitions_: list[engine.Redeemable] = []
+    resolved: list[tuple[engine.RedeemableObject, str, str | None]] = []
+    for ref in refs:
+        if ref.object is engine.RedeemableObject.VOUCHER:
+            definitions_.append(voucher_def(ref.id))
+            row = vouchers.get(ref.id)
+        elif ref.object is engine.RedeemableObject.PROMOTION_TIER:
+            definitions_.append(tier_def(ref.id))
+            row = tiers.get(ref.id)
+        else:
+            definitions_.append(stack_def(ref.id))
+            row = stacks.get(ref.id)
+        resolved.append((ref.object, ref.id, row.id if row is not None else None))
+
+    counting = mode is not engine.Mode.QUALIFY and any(_needs_counters(d) for d in definitions_)
+    per_incentive: dict[str, dict[str, int]] = {}
+    per_campaign: dict[str, dict[str, int]] = {}
+    if counting:
+        per_incentive, per_campaign = await _counters(
+            session, project_id, _chunks([v.id for v in vouchers.values()] + list(tiers)),
+            _chunks(list(campaigns)), customer_row.id if customer_row else None, now,
+            project.time_zone,
+        )
+    voucher_ids = _chunks([v.id for v in vouchers.values()])
+    reserved = await _reservations(session, project_id, voucher_ids, now, request.session_key)
+
+    def state_of(row_id: str | None, campaign_id: str | None) -> engine.RedeemableState:
+        counters: dict[str, int] = {}
+        if row_id:
+            counters.update(per_incentive.get(row_id, {}))
+        campaign = campaigns.get(campaign_id) if campaign_id else None
+        if campaign is not None:
+            counters.update(per_campaign.get(campaign.id, {}))
+            counters["campaign.orders.amount"] = campaign.orders_amount
+            counters["campaign.orders.amount_discounted"] = campaign.discounted_amount
+        voucher = vouchers.get(row_id) if row_id else None
+        if voucher is None:
+            return engine.RedeemableState(counters=counters)
+        uses, credits = reserved.get(voucher.id, (0, 0))
+        return engine.RedeemableState(
+            redeemed_quantity=voucher.redeemed_quantity + uses,
+            gift_balance=max(0, voucher.gift_balance - credits),
+            holder_id=voucher.holder_id,
+            counters=counters,
+        )
+
+    inputs = []
+    for ref, definition, (_, _, row_id) in zip(refs, definitions_, resolved, strict=True):
+        inputs.append(engine.RedeemableInput(
+            redeemable=definition,
+            state=state_of(row_id, definition.campaign_id),
+            gift_credits=ref.gift_credits,
+        ))
+    evaluation = engine.EvaluationRequest(
+        order=order,
+        redeemables=tuple(inputs),
+        now=now,
+        customer=customer,
+        stacking_rules=stacking,
+        timezone=project.time_zone,
+        mode=mode,
+        redemption_metadata=dict(request.metadata or {}),
+    )
+    return Snapshot(
+        project=project, stacking_raw=stacking_raw, stacking=stacking, vouchers=vouchers,
+        tiers=tiers, campaigns=campaigns, resolved=resolved, customer_row=customer_row,
+        order_row=order_row, request=evaluation, reserved=reserved,
+    )
