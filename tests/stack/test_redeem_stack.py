@@ -182,8 +182,9 @@ class TestConcurrency:
         assert len(wins) == 7  # 7 × 700 = 4900 ≤ 5000 < 8 × 700
         card = await voucher_row(db, g.id)
         assert card.gift_balance == 100
-        from app.db.vouchers import VoucherTransaction
         import sqlalchemy as sa
+
+        from app.db.vouchers import VoucherTransaction
 
         async with db.read() as s:
             total = (await s.execute(sa.select(sa.func.sum(VoucherTransaction.amount)).where(
