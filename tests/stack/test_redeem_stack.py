@@ -160,7 +160,8 @@ class TestConcurrency:
         assert len(losses) == 150
         assert (await voucher_row(db, v.id)).redeemed_quantity == 50
         children = await tenant.api(
-            '{ redemptions(filter: {voucherId: "%s", result: SUCCESS}) { totalCount } }' % v.id
+            "query($v: ID!) { redemptions(filter: {voucherId: $v, result: SUCCESS}) "
+            "{ totalCount } }", v=v.id,
         )
         assert children["redemptions"]["totalCount"] == 50
 

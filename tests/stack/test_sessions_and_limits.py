@@ -69,10 +69,13 @@ class TestLimitsUnderConcurrency:
         v = await f.voucher(db, tenant.project_id, "PERCUST",
                             discount={"type": "AMOUNT", "amount_off": 100})
         await f.rule(db, tenant.project_id, v.id, "voucher", {
-            "1": {"name": "redemption.count.per_customer", "conditions": {"$less_than_or_equal": [1]}},
+            "1": {"name": "redemption.count.per_customer",
+                  "conditions": {"$less_than_or_equal": [1]}},
             "logic": "1",
         })
-        await tenant.api('mutation { createCustomer(input: {sourceId: "bob"}) { errors { code } } }')
+        await tenant.api(
+            'mutation { createCustomer(input: {sourceId: "bob"}) { errors { code } } }'
+        )
         results = await asyncio.gather(*(
             tenant.api(REDEEM, i=ask("PERCUST", customer={"sourceId": "bob"})) for _ in range(15)
         ))
@@ -93,7 +96,8 @@ class TestLimitsUnderConcurrency:
         ]
         await asyncio.gather(*jobs)
         live = await tenant.api(
-            '{ redemptions(filter: {voucherId: "%s", status: SUCCEEDED}) { totalCount } }' % v.id
+            "query($v: ID!) { redemptions(filter: {voucherId: $v, status: SUCCEEDED}) "
+            "{ totalCount } }", v=v.id,
         )
         row = await voucher_row(db, v.id)
         assert row.redeemed_quantity == live["redemptions"]["totalCount"] == 5

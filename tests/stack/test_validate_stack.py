@@ -23,7 +23,9 @@ CART = {"items": [
 
 class TestValidateStack:
     async def test_percent_coupon_and_gift_card_stack(self, tenant, db) -> None:
-        await f.voucher(db, tenant.project_id, "TEN", discount={"type": "PERCENT", "percent_off": 10})
+        await f.voucher(
+            db, tenant.project_id, "TEN", discount={"type": "PERCENT", "percent_off": 10}
+        )
         await f.voucher(db, tenant.project_id, "GIFT", gift=3000)
         data = await tenant.api(VALIDATE, i={
             "redeemables": [
@@ -54,7 +56,9 @@ class TestValidateStack:
         assert result["order"]["totalAmount"] == 5000
 
     async def test_order_rule_failure_names_the_rule(self, tenant, db) -> None:
-        v = await f.voucher(db, tenant.project_id, "BIG", discount={"type": "AMOUNT", "amount_off": 700})
+        v = await f.voucher(
+            db, tenant.project_id, "BIG", discount={"type": "AMOUNT", "amount_off": 700}
+        )
         rule = await f.rule(db, tenant.project_id, v.id, "voucher", {
             "1": {"name": "order.amount", "conditions": {"$more_than": [10000]}},
             "logic": "1",
@@ -92,7 +96,9 @@ class TestRequestErrors:
              "invalid_redeemables"),
         ]
         for redeemables, code in cases:
-            errors = await tenant.api.errors(VALIDATE, i={"redeemables": redeemables, "order": CART})
+            errors = await tenant.api.errors(
+                VALIDATE, i={"redeemables": redeemables, "order": CART}
+            )
             assert errors[0]["extensions"]["code"] == code, (redeemables, errors)
 
     async def test_negative_quantity_is_invalid_payload(self, tenant) -> None:
