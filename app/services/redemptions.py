@@ -201,17 +201,21 @@ async def _upsert_order(
         order.customer_id = customer_id
     lines = loaded.request.order.items
     await session.execute(sa.delete(OrderItem).where(OrderItem.order_id == order.id))
-    for item in calc.items:
-        line = lines[item.index] if item.index < len(lines) else None
-        session.add(OrderItem(
-            id=new_id("oi"), project_id=project_id, order_id=order.id, position=item.index,
-            product_id=item.product_id, sku_id=item.sku_id, source_id=item.source_id,
-            related_object="sku" if item.sku_id else ("product" if item.product_id else None),
-            quantity=item.quantity, price=item.price, amount=item.amount,
-            discount_amount=item.discount_amount, discount_quantity=item.discount_quantity,
-            added_quantity=item.quantity - item.initial_quantity,
-            metadata_=dict(line.metadata) if line is not None else {},
-        ))
+    rows = [
+        {
+            "id": new_id("oi"), "project_id": project_id, "order_id": order.id,
+            "position": item.index, "product_id": item.product_id, "sku_id": item.sku_id,
+            "source_id": item.source_id,
+            "related_object": "sku" if item.sku_id else ("product" if item.product_id else None),
+            "quantity": item.quantity, "price": item.price, "amount": item.amount,
+            "discount_amount": item.discount_amount, "discount_quantity": item.discount_quantity,
+            "added_quantity": item.quantity - item.initial_quantity,
+            "metadata": dict(lines[item.index].metadata) if item.index < len(lines) else {},
+        }
+        for item in calc.items
+    ]
+    if rows:  # one multi-row INSERT instead of a unit-of-work flush per line
+        await session.execute(sa.insert(OrderItem.__table__), rows)  # type: ignore[attr-defined]
     return order
 
 
@@ -262,6 +266,7 @@ async def _count_customer(session: AsyncSession, customer_id: str, **deltas: int
 async def _record_failure(
     session: AsyncSession, project_id: str, loaded: snapshot.Snapshot,
     result: engine.StackValidation, request: snapshot.StackRequest, now: datetime,
+    as_json: dict[str, Any],
 ) -> RedeemOutcome:
     code, message = _first_failure(result)
     first_object, _, first_row = loaded.resolved[0]
@@ -276,13 +281,13 @@ async def _record_failure(
         order_id=loaded.order_row.id if loaded.order_row else None,
         amount=0, gift_credits=0, order_amount=result.order.amount, failure_code=code,
         failure_message=message, session_key=request.session_key,
-        details=to_json(result), metadata_=dict(request.metadata or {}), created_at=now,
+        details=as_json, metadata_=dict(request.metadata or {}), created_at=now,
     )
     session.add(failure)
     if loaded.customer_row is not None:
         await _count_customer(session, loaded.customer_row.id, redemptions_failed=1)
     return RedeemOutcome(
-        parent=failure, children=[], order=loaded.order_row, validation=to_json(result),
+        parent=failure, children=[], order=loaded.order_row, validation=as_json,
         errors=[UserError(code, message, ["redeemables"])],
     )
 
@@ -291,6 +296,7 @@ async def _record_success(
     session: AsyncSession, project_id: str, loaded: snapshot.Snapshot,
     result: engine.StackValidation, spent: list[engine.RedeemableResult],
     request: snapshot.StackRequest, order_status: str | None, now: datetime,
+    as_json: dict[str, Any],
 ) -> RedeemOutcome:
     customer_id = loaded.customer_row.id if loaded.customer_row else None
     if request.customer is not None:
@@ -308,12 +314,13 @@ async def _record_success(
         amount=result.order.total_applied_discount_amount,
         gift_credits=sum(i.gift.credits for i in spent if i.gift),
         order_amount=result.order.amount, session_key=request.session_key,
-        details=to_json(result), metadata_=dict(request.metadata or {}), created_at=now,
+        details=as_json, metadata_=dict(request.metadata or {}), created_at=now,
     )
     session.add(parent)
     await session.flush()
     children: list[Redemption] = []
     campaigns_touched: dict[str, int] = {}
+    item_json = {id(r): j for r, j in zip(result.redeemables, as_json["redeemables"], strict=True)}
     for item in spent:
         voucher = loaded.vouchers.get(item.id) if (
             item.object is engine.RedeemableObject.VOUCHER) else None
@@ -330,7 +337,7 @@ async def _record_success(
             customer_id=customer_id, order_id=order.id, amount=discount,
             gift_credits=item.gift.credits if item.gift else 0,
             order_amount=result.order.amount, session_key=request.session_key,
-            details=to_json(item), metadata_=dict(request.metadata or {}), created_at=now,
+            details=item_json[id(item)], metadata_=dict(request.metadata or {}), created_at=now,
         )
         session.add(child)
         children.append(child)
@@ -365,8 +372,7 @@ async def _record_success(
             SessionReservation.project_id == project_id,
             SessionReservation.session_key == request.session_key,
         ))
-    return RedeemOutcome(parent=parent, children=children, order=order,
-                         validation=to_json(result))
+    return RedeemOutcome(parent=parent, children=children, order=order, validation=as_json)
 
 
 async def _replay_redeem(session: AsyncSession, project_id: str, stored: dict[str, Any]) -> (
@@ -405,13 +411,16 @@ async def redeem_stack(
                 session, project_id, request, now=now, mode=engine.Mode.REDEEM, lock=True
             )
             result = run_engine(loaded)
+            as_json = to_json(result)
             spent = _spent(loaded, result)
             if spent:
                 outcome = await _record_success(
-                    session, project_id, loaded, result, spent, request, None, now
+                    session, project_id, loaded, result, spent, request, None, now, as_json
                 )
             else:
-                outcome = await _record_failure(session, project_id, loaded, result, request, now)
+                outcome = await _record_failure(
+                    session, project_id, loaded, result, request, now, as_json
+                )
             await session.flush()
             await _remember(session, project_id, "redeemStack", idempotency_key, outcome.stored())
             return outcome

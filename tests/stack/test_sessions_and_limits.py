@@ -100,4 +100,6 @@ class TestLimitsUnderConcurrency:
             "{ totalCount } }", v=v.id,
         )
         row = await voucher_row(db, v.id)
-        assert row.redeemed_quantity == live["redemptions"]["totalCount"] == 5
+        # 5 if the rollback ran before the code ran out, 4 if it ran after: never anything else
+        assert row.redeemed_quantity == live["redemptions"]["totalCount"]
+        assert row.redeemed_quantity in (4, 5)
