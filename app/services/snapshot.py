@@ -354,16 +354,20 @@ async def _counters(
             }
     per_campaign: dict[str, dict[str, int]] = {}
     if campaign_ids:
+        # Other customers only: the engine counts the current one as +1 itself.
+        others = (
+            sa.case((Redemption.customer_id != customer_id, Redemption.customer_id), else_=None)
+            if customer_id else Redemption.customer_id
+        )
         columns = [
             sa.func.count().label("campaign.redemptions.count"),
-            sa.func.count(sa.distinct(Redemption.customer_id)).label(
-                "campaign.redemptions.customers_count"),
+            sa.func.count(sa.distinct(others)).label("campaign.redemptions.customers_count"),
         ]
         for period, start in starts.items():
             columns.append(sa.func.count(_since(Redemption.created_at, start)).label(
                 f"campaign.redemptions.count.{period}"))
             columns.append(sa.func.count(sa.distinct(
-                _since(Redemption.created_at, start, Redemption.customer_id)
+                _since(Redemption.created_at, start, others)
             )).label(f"campaign.redemptions.customers_count.{period}"))
         stmt = (
             sa.select(Redemption.campaign_id, *columns)

@@ -103,3 +103,26 @@ class TestLimitsUnderConcurrency:
         # 5 if the rollback ran before the code ran out, 4 if it ran after: never anything else
         assert row.redeemed_quantity == live["redemptions"]["totalCount"]
         assert row.redeemed_quantity in (4, 5)
+
+
+class TestCampaignBudgets:
+    async def test_campaign_customers_count_counts_each_customer_once(self, tenant, db) -> None:
+        camp = await f.campaign(db, tenant.project_id)
+        v = await f.voucher(db, tenant.project_id, "TWOPEOPLE", campaign_id=camp.id,
+                            discount={"type": "AMOUNT", "amount_off": 100})
+        await f.rule(db, tenant.project_id, camp.id, "campaign", {
+            "1": {"name": "campaign.redemptions.customers_count",
+                  "conditions": {"$less_than_or_equal": [2]}},
+            "logic": "1",
+        })
+
+        async def redeem(who: str) -> list:  # type: ignore[type-arg]
+            data = await tenant.api(REDEEM, i=ask("TWOPEOPLE", customer={"sourceId": who}))
+            return [e["code"] for e in data["redeemStack"]["errors"]]
+
+        assert await redeem("ann") == []
+        assert await redeem("ann") == []  # ann again: still one customer
+        assert await redeem("ben") == []
+        assert await redeem("ann") == []
+        assert await redeem("cyd") == ["redemption_rules_violated"]
+        assert (await voucher_row(db, v.id)).redeemed_quantity == 4
