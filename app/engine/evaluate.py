@@ -104,7 +104,7 @@ def evaluate(request: EvaluationRequest) -> StackValidation:
         raise ValueError("EvaluationRequest.now must be timezone-aware")
     env = _Env(request, zone(request.timezone), request.now, request.stacking_rules)
     entries = [_Entry(compiled_of(item), item) for item in request.redeemables]
-    if request.mode is Mode.QUALIFY:
+    if request.mode in (Mode.QUALIFY, Mode.AUDIENCE):
         return _qualify(entries, env)
     check_request([e.compiled.key for e in entries], env.rules)
     if len(entries) == 1 and entries[0].compiled.source.object is RedeemableObject.PROMOTION_STACK:

@@ -42,6 +42,9 @@ class Mode(StrEnum):
     VALIDATE = "VALIDATE"
     REDEEM = "REDEEM"
     QUALIFY = "QUALIFY"
+    # Qualification judged on the customer alone (AUDIENCE_ONLY): only customer.* and
+    # publication.* rules count; the cart's rules are treated as met.
+    AUDIENCE = "AUDIENCE"
 
 
 class DiscountType(StrEnum):

@@ -722,7 +722,9 @@ def _compile_rule(rule: Rule, path: str) -> Check:
     ignored_in_qualify = name.startswith(_QUALIFY_IGNORED)
 
     def run(ctx: RuleContext) -> RuleFailure | None:
-        if ignored_in_qualify and ctx.mode is Mode.QUALIFY:
+        if ignored_in_qualify and ctx.mode in (Mode.QUALIFY, Mode.AUDIENCE):
+            return None
+        if ctx.mode is Mode.AUDIENCE and not needs_customer:
             return None
         if needs_customer and ctx.customer is None:
             return missing
