@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from app.engine import Customer, Mode, RedeemableStatus, Rule
-
 from tests.engine.engine_factories import amount_off, item, order, rules, run, voucher
 
 BIG_CART = Rule("order.amount", {"$more_than": [100_000]})
