@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -94,6 +95,19 @@ def serve(
                   + (" (GraphiQL in a browser)" if settings.graphiql else ""))
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level, proxy_headers=True)
+
+
+@cli.command()
+def worker() -> None:
+    """Deliver webhooks (and bus events) without serving the API; run as many as you like."""
+    from app.events.worker import run_worker
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    console.print("Delivering events; Ctrl-C to stop.")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker(settings))
 
 
 @cli.command()

@@ -25,6 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.schema import build_schema
 from app.api.view import PromogateGraphQL
 from app.db.session import Database
+from app.events import outbox
+from app.events.broker import Broker
+from app.events.runtime import start_background
+from app.events.settings import EventSettings
+from app.services import async_actions
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("promogate")
@@ -59,6 +64,13 @@ class RequestIdMiddleware:
         given = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
         request_id = given if given.isprintable() and given else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = outbox.request_id.set(request_id)  # goes into the events this request emits
+        try:
+            await self._call(scope, receive, send, request_id)
+        finally:
+            outbox.request_id.reset(token)
+
+    async def _call(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
@@ -91,7 +103,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         statement_cache=settings.database_statement_cache,
     )
     metrics = Metrics()
-    graphql = PromogateGraphQL(build_schema(settings), db, settings)
+    event_settings = EventSettings()
+    broker = Broker(db, poll_interval=event_settings.dispatcher_poll_interval)
+    graphql = PromogateGraphQL(build_schema(settings), db, settings, broker=broker)
 
     async def health(_: Request) -> Response:
         try:
@@ -106,7 +120,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await async_actions.resume_pending(db)  # bulk code generation interrupted by a stop
+        background = await start_background(db, event_settings)  # webhooks, bus sinks
         yield
+        await background.stop()
+        await broker.stop()
+        await async_actions.shutdown()
         if database is None:  # we made it, we close it
             await db.dispose()
 

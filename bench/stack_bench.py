@@ -20,62 +20,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing as mp
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-PG_SERVER = os.environ.get("PROMOGATE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
-SECRET = "sk_bench_secret_key_0123456789abcdef"
-PUBLISHABLE = "pk_bench_publishable_key_0123456789"
-
-
-# --- databases ----------------------------------------------------------------------------
-
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_SERVER)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def make_database(backend: str, workdir: Path) -> tuple[str, str]:
-    """(sqlalchemy url, raw dsn) of a fresh, migrated database."""
-    from app.db.migrate import upgrade
-
-    if backend == "sqlite":
-        path = workdir / "bench.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        raw = str(path)
-    else:
-        name = f"promogate_bench_{uuid.uuid4().hex[:8]}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        raw = PG_SERVER.rsplit("/", 1)[0] + f"/{name}"
-        url = raw.replace("postgresql://", "postgresql+asyncpg://", 1)
-    upgrade(url)
-    return url, raw
-
-
-def drop_database(backend: str, raw: str) -> None:
-    if backend == "postgresql":
-        name = raw.rsplit("/", 1)[1]
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
+from harness import (  # noqa: E402
+    PUBLISHABLE,
+    SECRET,
+    drive,
+    drop_database,
+    free_port,
+    make_database,
+    start_server,
+    storm,
+)
 
 # --- seed ---------------------------------------------------------------------------------
 
@@ -144,11 +107,12 @@ async def _seed(url: str, promotions: int) -> Seeded:
 
 
 async def _hot_code(url: str, code: str, limit: int) -> str:
-    from app.db.ids import new_id
-    from app.db.session import Database
-    from app.db.projects import Project
-    from app.db.vouchers import Voucher
     import sqlalchemy as sa
+
+    from app.db.ids import new_id
+    from app.db.projects import Project
+    from app.db.session import Database
+    from app.db.vouchers import Voucher
 
     db = Database.from_url(url, pool_size=1)
     async with db.write() as s:
@@ -162,107 +126,6 @@ async def _hot_code(url: str, code: str, limit: int) -> str:
         s.add(voucher)
     await db.dispose()
     return voucher.id
-
-
-# --- server -------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PROMOGATE_DATABASE_URL": url, "PROMOGATE_GRAPHIQL": "false",
-           "PROMOGATE_LOG_LEVEL": "warning", "PROMOGATE_DATABASE_POOL_SIZE": "20"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start")
-
-
-# --- load driver (runs in its own process) ------------------------------------------------
-
-def _drive(port: int, body: dict[str, Any], seconds: float, concurrency: int,
-           out: mp.Queue) -> None:  # type: ignore[type-arg]
-    async def main() -> dict[str, Any]:
-        latencies: list[float] = []
-        errors = 0
-        headers = {"Authorization": f"Bearer {SECRET}"}
-        limits = httpx.Limits(max_connections=concurrency)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits,
-                                     timeout=30) as client:
-            for _ in range(20):  # warm up
-                await client.post("/graphql", json=body, headers=headers)
-            stop = time.perf_counter() + seconds
-
-            async def worker() -> None:
-                nonlocal errors
-                while time.perf_counter() < stop:
-                    started = time.perf_counter()
-                    response = await client.post("/graphql", json=body, headers=headers)
-                    latencies.append(time.perf_counter() - started)
-                    if response.status_code != 200 or "errors" in response.json():
-                        errors += 1
-
-            began = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            elapsed = time.perf_counter() - began
-        latencies.sort()
-        return {
-            "requests": len(latencies), "errors": errors, "rps": len(latencies) / elapsed,
-            "p50": latencies[len(latencies) // 2] * 1000,
-            "p95": latencies[int(len(latencies) * 0.95)] * 1000,
-            "p99": latencies[int(len(latencies) * 0.99)] * 1000,
-        }
-
-    out.put(asyncio.run(main()))
-
-
-def drive(port: int, body: dict[str, Any], seconds: float, concurrency: int) -> dict[str, Any]:
-    queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    proc = mp.Process(target=_drive, args=(port, body, seconds, concurrency, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result  # type: ignore[no-any-return]
-
-
-def _storm(port: int, bodies: list[dict[str, Any]], out: mp.Queue) -> None:  # type: ignore[type-arg]
-    async def main() -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {SECRET}"}
-        limits = httpx.Limits(max_connections=100)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits,
-                                     timeout=120) as client:
-            began = time.perf_counter()
-            responses = await asyncio.gather(*(
-                client.post("/graphql", json=b, headers=headers) for b in bodies
-            ))
-            elapsed = time.perf_counter() - began
-        wins = sum(1 for r in responses
-                   if r.status_code == 200 and not r.json()["data"]["redeemStack"]["errors"])
-        return {"seconds": elapsed, "wins": wins, "attempts": len(bodies)}
-
-    out.put(asyncio.run(main()))
-
-
-def storm(port: int, bodies: list[dict[str, Any]]) -> dict[str, Any]:
-    queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    proc = mp.Process(target=_storm, args=(port, bodies, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result  # type: ignore[no-any-return]
 
 
 # --- raw SQL floor for the hot code -------------------------------------------------------
@@ -361,7 +224,7 @@ def run_backend(backend: str, seconds: float, promotions: int) -> list[dict[str,
                     "backend": backend, **w1, "ratio": w1["rps"] / floor["rps"],
                     "target": ">= 0.50 of F-GQL",
                 })
-                hot = asyncio.run(_hot_code(url, "HOT", 100))
+                asyncio.run(_hot_code(url, "HOT", 100))
                 bodies = [{"query": REDEEM, "variables": {"i": {
                     "redeemables": [{"object": "VOUCHER", "id": "HOT"}], "order": cart,
                     "idempotencyKey": f"k{n}",

@@ -27,6 +27,8 @@ class Context:
     # Set when the Authorization header named a key that does not work (for the message).
     auth_problem: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # graphql-transport-ws: the connection_init payload ({"Authorization": "Bearer <key>"}).
+    connection_params: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db, self.principal.project_id if self.principal else None)

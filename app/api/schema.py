@@ -17,17 +17,37 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
-from app.api import catalog, categories, customers, orders, projects, redemptions, validation
+from app.api import (
+    campaigns,
+    catalog,
+    categories,
+    customers,
+    events,
+    orders,
+    projects,
+    publications,
+    qualifications,
+    redemptions,
+    rules,
+    stacking_rules,
+    validation,
+    vouchers,
+    webhooks,
+)
 from app.api.auth import Authorization
 from app.api.context import Context
 from app.api.errors import MaskUnexpectedErrors, log_unexpected
 from app.api.relay import Node
+from app.db import campaigns as campaign_tables
 from app.db import catalog as catalog_tables
 from app.db import categories as category_tables
 from app.db import customers as customer_tables
+from app.db import events as event_tables
 from app.db import orders as order_tables
 from app.db import projects as project_tables
 from app.db import redemptions as redemption_tables
+from app.db import rules as rule_tables
+from app.db import vouchers as voucher_tables
 from app.db.ids import prefix_of
 from app.settings import Settings
 
@@ -41,7 +61,19 @@ NODE_TYPES: dict[str, tuple[Any, Any]] = {
     "ord": (order_tables.Order, orders.Order),
     "key": (project_tables.ApiKey, projects.ApiKey),
     "r": (redemption_tables.Redemption, redemptions.Redemption),
+    "pub": (voucher_tables.Publication, publications.Publication),
     "rr": (redemption_tables.RedemptionRollback, redemptions.RedemptionRollback),
+    "camp": (campaign_tables.Campaign, campaigns.Campaign),
+    "promo": (campaign_tables.PromotionTier, campaigns.PromotionTier),
+    "stack": (campaign_tables.PromotionStack, campaigns.PromotionStack),
+    "aa": (redemption_tables.AsyncAction, campaigns.AsyncAction),
+    "v": (voucher_tables.Voucher, vouchers.Voucher),
+    "vtx": (voucher_tables.VoucherTransaction, vouchers.VoucherTransaction),
+    "val": (rule_tables.ValidationRule, rules.ValidationRule),
+    "asgm": (rule_tables.ValidationRuleAssignment, rules.ValidationRuleAssignment),
+    "evt": (event_tables.Event, webhooks.Event),
+    "whe": (event_tables.WebhookEndpoint, webhooks.WebhookEndpoint),
+    "whd": (event_tables.WebhookDelivery, webhooks.WebhookDelivery),
 }
 
 
@@ -72,7 +104,12 @@ Query = merge_types(
         customers.CustomerQuery,
         orders.OrderQuery,
         validation.ValidationQuery,
+        qualifications.QualificationQuery,
+        publications.PublicationQuery,
         redemptions.RedemptionQuery,
+        rules.ValidationRuleQuery, campaigns.CampaignQuery, vouchers.VoucherQuery,
+        stacking_rules.StackingRulesQuery,
+        webhooks.WebhookQuery,
     ),
 )
 Mutation = merge_types(
@@ -84,8 +121,13 @@ Mutation = merge_types(
         customers.CustomerMutation,
         orders.OrderMutation,
         redemptions.RedemptionMutation,
+        publications.PublicationMutation,
+        rules.ValidationRuleMutation, campaigns.CampaignMutation, vouchers.VoucherMutation,
+        stacking_rules.StackingRulesMutation,
+        webhooks.WebhookMutation,
     ),
 )
+Subscription = merge_types("Subscription", (events.EventSubscription,))
 
 
 class PromogateSchema(strawberry.Schema):
@@ -115,7 +157,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     return PromogateSchema(
-        query=Query, mutation=Mutation, types=TYPES, extensions=extensions
+        query=Query, mutation=Mutation, subscription=Subscription, types=TYPES,
+        extensions=extensions,
     )
 
 

@@ -8,15 +8,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.auth import principal_for
 from app.api.context import Context
+from app.api.loaders import Loaders
 from app.db.session import Database
+from app.events.broker import Broker
 from app.settings import Settings
 
 
 class PromogateGraphQL(GraphQL):
-    def __init__(self, schema: Any, db: Database, settings: Settings) -> None:
+    def __init__(
+        self, schema: Any, db: Database, settings: Settings, broker: Broker | None = None
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -24,6 +30,7 @@ class PromogateGraphQL(GraphQL):
         )
         self.db = db
         self.settings = settings
+        self.broker = broker
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -37,4 +44,18 @@ class PromogateGraphQL(GraphQL):
             request_id=request.scope.get("state", {}).get("request_id", "-"),
             request=request,
             response=response if isinstance(response, Response) else None,
+            extra={"broker": self.broker},
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws: the key comes in the connection_init payload."""
+        params = context.connection_params or {}
+        headers = {k.lower(): v for k, v in params.items() if isinstance(v, str)}
+        if context.principal is None or "authorization" in headers:
+            principal, problem = await principal_for(self.db, headers)
+            if principal is None:
+                raise ConnectionRejectionError({"message": problem})
+            context.principal = principal
+            context.auth_problem = None
+            context.loaders = Loaders(self.db, principal.project_id)
+        return UNSET

@@ -30,6 +30,11 @@ PREFIXES = {
     "pub": "Publication",
     "ssn": "Session",
     "aa": "AsyncAction",
+    "evt": "Event",
+    "whe": "WebhookEndpoint",
+    "whd": "WebhookDelivery",
+    "wha": "WebhookAttempt",
+    "skd": "SinkDelivery",
 }
 
 

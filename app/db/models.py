@@ -5,6 +5,13 @@ from app.db.campaigns import Campaign, PromotionStack, PromotionTier
 from app.db.catalog import Product, ProductCollection, ProductCollectionMember, Sku
 from app.db.categories import Category
 from app.db.customers import Customer
+from app.db.events import (
+    Event,
+    SinkDelivery,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.db.orders import Order, OrderItem
 from app.db.projects import ApiKey, Project
 from app.db.redemptions import (
@@ -36,6 +43,11 @@ __all__ = [
     "VoucherTransaction",
     "Category",
     "Customer",
+    "Event",
+    "SinkDelivery",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Order",
     "OrderItem",
     "Product",

@@ -36,6 +36,10 @@ class Project(SQLModel, table=True):
     client_publish_enabled: bool = Field(
         sa_column=sa.Column(sa.Boolean, nullable=False, default=False)
     )
+    # Bumped with every change that can alter what qualification offers (app.db.versioning).
+    catalog_version: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
+    )
     created_at: datetime = Field(sa_column=created_column())
     updated_at: datetime | None = Field(sa_column=updated_column())
 

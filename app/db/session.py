@@ -25,7 +25,11 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from app.db import versioning
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+versioning.install()  # every session bumps the catalog version on catalog changes
 
 
 def _sqlite_listeners(engine: AsyncEngine) -> None:

@@ -60,8 +60,9 @@ async def _source_id_taken(
 def _assign(row: Any, data: dict[str, Any]) -> None:
     for key, value in data.items():
         attr = "metadata_" if key == "metadata" else key
-        if key == "metadata" and value is None:
-            value = {}
+        if value is None and key in ("metadata", "attributes"):
+            # Never-null JSON columns: null (or omitted on create) means empty, not JSON null.
+            value = [] if key == "attributes" and isinstance(row, Product) else {}
         if key in ("name", "sku") and isinstance(value, str):
             value = value.strip()
         setattr(row, attr, value)
@@ -176,7 +177,7 @@ class MemberRef:
 
 
 def _check_collection(
-    checks: Checks, data: dict[str, Any], collection_type: str | None
+    checks: Checks, data: dict[str, Any], collection_type: str | None, *, creating: bool
 ) -> None:
     checks.text(data.get("name"), ["name"], max_length=500, required="name" in data)
     if collection_type is not None and collection_type not in CollectionType.__members__:
@@ -192,7 +193,7 @@ def _check_collection(
                 "invalid_products", "an AUTO_UPDATE collection is defined by its filter",
                 ["products"],
             )
-        if spec is None and "filter" in data:
+        if spec is None and (creating or "filter" in data):
             checks.fail("required", "an AUTO_UPDATE collection needs a filter", ["filter"])
     if spec is not None:
         try:
@@ -265,9 +266,7 @@ async def create_collection(
 ) -> ProductCollection:
     collection_type = data.get("type") or CollectionType.STATIC
     checks = Checks()
-    if collection_type == CollectionType.AUTO_UPDATE and data.get("filter") is None:
-        checks.fail("required", "an AUTO_UPDATE collection needs a filter", ["filter"])
-    _check_collection(checks, data, collection_type)
+    _check_collection(checks, data, collection_type, creating=True)
     checks.raise_if_any()
     collection = ProductCollection(
         id=new_id("pcol"), project_id=project_id, name=data["name"].strip(),
@@ -290,7 +289,7 @@ async def update_collection(
         if collection is None:
             raise not_found("product collection", collection_id, ["id"])
         checks = Checks()
-        _check_collection(checks, data, collection.type)
+        _check_collection(checks, data, collection.type, creating=False)
         checks.raise_if_any()
         if "name" in data:
             collection.name = data["name"].strip()

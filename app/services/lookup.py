@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,14 @@ M = TypeVar("M", bound=SQLModel)
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
+
+# Per model: what else to do, in the same transaction, when `delete_by_ref` deletes one
+# (e.g. write its `….deleted` event).
+_DELETE_HOOKS: dict[type[Any], Callable[[AsyncSession, Any], Awaitable[None]]] = {}
+
+
+def on_delete(model: type[M], hook: Callable[[AsyncSession, M], Awaitable[None]]) -> None:
+    _DELETE_HOOKS[model] = hook
 
 
 def check_page_size(first: int | None) -> int:
@@ -46,7 +54,7 @@ async def resolve(
 ) -> M:
     """The object named by id (preferred) or source id, or a `not_found` error at `path`."""
     if id_ is None and source_id is None:
-        raise ServiceError.one("required", f"give the {kind}'s id or sourceId", path)
+        raise ServiceError.one("required", f"give the {kind}'s id or sourceId", [*path, "id"])
     found = await find(session, model, project_id, id_=id_, source_id=source_id)
     if found is None:
         field = "id" if id_ is not None else "sourceId"
@@ -98,6 +106,9 @@ async def delete_by_ref(
         found = await resolve(
             session, model, project_id, kind, id_=ref.get("id"), source_id=source_id, path=[]
         )
+        hook = _DELETE_HOOKS.get(model)
+        if hook is not None:
+            await hook(session, found)
         await session.delete(found)
     return found
 

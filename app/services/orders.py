@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import repository
 from app.db.catalog import Product, Sku
 from app.db.ids import new_id
-from app.db.orders import Order, OrderItem, OrderStatus
+from app.db.orders import Order, OrderItem, OrderStatus, items_of_orders
 from app.db.session import Database
+from app.events import payloads
+from app.events.outbox import emit
 from app.services import customers, lookup
 from app.services.errors import MAX_MONEY, Checks, ServiceError
 
@@ -134,17 +136,17 @@ async def _build_items(
     return rows
 
 
-async def _set_items(
+async def _priced_items(
     session: AsyncSession, project_id: str, order: Order, items: list[ItemInput],
     amount: int | None,
-) -> None:
+) -> list[OrderItem]:
+    """The order's item rows (not yet added); sets its amount: given, else Σ item amounts."""
     rows = await _build_items(session, project_id, order.id, items)
-    await session.execute(sa.delete(OrderItem).where(OrderItem.order_id == order.id))
-    session.add_all(rows)
     derived = sum(row.amount for row in rows)
     if amount is None and derived > MAX_MONEY:
         raise ServiceError.one("amount_too_large", "the items add up to too much", ["items"])
     order.amount = amount if amount is not None else derived
+    return rows
 
 
 async def _attach_customer(
@@ -153,6 +155,20 @@ async def _attach_customer(
     if customer is not None:
         upserted = await customers.upsert_in(session, project_id, customer, ["customer"])
         order.customer_id = upserted.customer.id
+
+
+async def _emit_order(
+    session: AsyncSession, order: Order, items: list[OrderItem], previous_status: str | None
+) -> None:
+    """order.created / order.updated, then order.paid / order.canceled on those changes."""
+    data = {"order": payloads.order_json(order, items)}
+    key = ("order", order.id)
+    kind = "order.created" if previous_status is None else "order.updated"
+    await emit(session, order.project_id, kind, data, aggregate=key)
+    for status, event in ((OrderStatus.PAID, "order.paid"),
+                          (OrderStatus.CANCELED, "order.canceled")):
+        if order.status == status and previous_status != status:
+            await emit(session, order.project_id, event, data, aggregate=key)
 
 
 async def create_order(db: Database, project_id: str, data: dict[str, Any]) -> Order:
@@ -172,11 +188,17 @@ async def create_order(db: Database, project_id: str, data: dict[str, Any]) -> O
                 session, Order, project_id, id_=None, source_id=data["source_id"]
             ):
                 raise lookup.duplicate_source_id("order", ["sourceId"])
-            session.add(order)
-            await session.flush()
             await _attach_customer(session, project_id, order, data.get("customer"))
+            rows: list[OrderItem] = []
             if data.get("items") is not None:
-                await _set_items(session, project_id, order, data["items"], data.get("amount"))
+                rows = await _priced_items(
+                    session, project_id, order, data["items"], data.get("amount")
+                )
+            # Inserted complete, so a new order is not also an updated one (updated_at).
+            session.add(order)
+            await session.flush()  # the order exists before its items reference it
+            session.add_all(rows)
+            await _emit_order(session, order, rows, None)
     except IntegrityError as exc:
         raise lookup.duplicate_source_id("order", ["sourceId"]) from exc
     return order
@@ -194,6 +216,7 @@ async def update_order(
                 session, Order, project_id, "order", id_=ref.get("id"),
                 source_id=ref.get("source_id"), path=[],
             )
+            previous_status = order.status
             new_source = data.get("source_id")
             if new_source is not None and new_source != order.source_id and await lookup.find(
                 session, Order, project_id, id_=None, source_id=new_source
@@ -206,9 +229,16 @@ async def update_order(
                 order.metadata_ = data["metadata"] or {}
             await _attach_customer(session, project_id, order, data.get("customer"))
             if data.get("items") is not None:
-                await _set_items(session, project_id, order, data["items"], data.get("amount"))
+                rows = await _priced_items(
+                    session, project_id, order, data["items"], data.get("amount")
+                )
+                await session.execute(sa.delete(OrderItem).where(OrderItem.order_id == order.id))
+                session.add_all(rows)
             elif data.get("amount") is not None:
                 order.amount = data["amount"]
+            await session.flush()
+            items = await items_of_orders(session, project_id, [order.id])
+            await _emit_order(session, order, items[order.id], previous_status)
     except IntegrityError as exc:
         raise lookup.duplicate_source_id("order", ["sourceId"]) from exc
     return order

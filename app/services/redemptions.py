@@ -35,6 +35,8 @@ from app.db.redemptions import (
 )
 from app.db.session import Database
 from app.db.vouchers import TransactionType, Voucher, VoucherTransaction
+from app.events import payloads
+from app.events.outbox import emit
 from app.services import customers, snapshot
 from app.services.errors import ServiceError, UserError
 from app.services.stack import Clock, load_checked, run_engine, to_json, utc_now
@@ -178,7 +180,7 @@ async def _upsert_order(
     session: AsyncSession, project_id: str, loaded: snapshot.Snapshot,
     request: snapshot.StackRequest, calc: engine.OrderCalculation, customer_id: str | None,
     status: str | None,
-) -> Order:
+) -> tuple[Order, list[dict[str, Any]]]:
     ref = request.order
     order = loaded.order_row
     if order is None:
@@ -216,7 +218,7 @@ async def _upsert_order(
     ]
     if rows:  # one multi-row INSERT instead of a unit-of-work flush per line
         await session.execute(sa.insert(OrderItem.__table__), rows)  # type: ignore[attr-defined]
-    return order
+    return order, rows
 
 
 async def _spend_voucher(
@@ -240,11 +242,22 @@ async def _spend_voucher(
         balance = (await session.execute(
             sa.select(Voucher.gift_balance).where(Voucher.id == voucher.id)
         )).scalar_one()
-        session.add(VoucherTransaction(
+        entry = VoucherTransaction(
             id=new_id("vtx"), project_id=project_id, voucher_id=voucher.id,
             type=TransactionType.CREDITS_REDEMPTION, amount=-credits, balance_after=balance,
             reason="redemption", redemption_id=redemption_id,
-        ))
+        )
+        await _emit_gift_transaction(session, project_id, entry)
+
+
+async def _emit_gift_transaction(
+    session: AsyncSession, project_id: str, entry: VoucherTransaction
+) -> None:
+    """Add a gift card ledger entry and its `voucher.gift.transaction.created` event."""
+    session.add(entry)
+    await session.flush()
+    await emit(session, project_id, "voucher.gift.transaction.created",
+               {"transaction": payloads.row_json(entry)}, aggregate=("voucher", entry.voucher_id))
 
 
 async def _count_campaign(
@@ -286,6 +299,9 @@ async def _record_failure(
     session.add(failure)
     if loaded.customer_row is not None:
         await _count_customer(session, loaded.customer_row.id, redemptions_failed=1)
+    await emit(session, project_id, "redemption.failed",
+               payloads.redemption_data(failure, order=loaded.order_row),
+               aggregate=("redemption", failure.id))
     return RedeemOutcome(
         parent=failure, children=[], order=loaded.order_row, validation=as_json,
         errors=[UserError(code, message, ["redeemables"])],
@@ -304,7 +320,8 @@ async def _record_success(
             session, project_id, request.customer.as_upsert(), ["customer"]
         )
         customer_id = upserted.customer.id
-    order = await _upsert_order(
+    previous_status = loaded.order_row.status if loaded.order_row is not None else None
+    order, order_items = await _upsert_order(
         session, project_id, loaded, request, result.order, customer_id, order_status
     )
     parent = Redemption(
@@ -372,7 +389,32 @@ async def _record_success(
             SessionReservation.project_id == project_id,
             SessionReservation.session_key == request.session_key,
         ))
+    await session.flush()
+    await _emit_redeemed(session, project_id, parent, children, order, order_items,
+                         previous_status)
     return RedeemOutcome(parent=parent, children=children, order=order, validation=as_json)
+
+
+async def _emit_redeemed(
+    session: AsyncSession, project_id: str, parent: Redemption, children: list[Redemption],
+    order: Order, order_items: list[dict[str, Any]], previous_status: str | None,
+) -> None:
+    """N + 1 `redemption.succeeded` (each child, then the parent) and the order's events."""
+    order_data = {"order": payloads.order_json(order, order_items)}
+    order_key = ("order", order.id)
+    if previous_status is None:
+        await emit(session, project_id, "order.created", order_data, aggregate=order_key)
+    else:
+        await emit(session, project_id, "order.updated", order_data, aggregate=order_key)
+    if order.status == OrderStatus.PAID and previous_status != OrderStatus.PAID:
+        await emit(session, project_id, "order.paid", order_data, aggregate=order_key)
+    for child in children:
+        await emit(session, project_id, "redemption.succeeded",
+                   payloads.redemption_data(child, order=order),
+                   aggregate=("redemption", child.id))
+    await emit(session, project_id, "redemption.succeeded",
+               payloads.redemption_data(parent, children, order),
+               aggregate=("redemption", parent.id))
 
 
 async def _replay_redeem(session: AsyncSession, project_id: str, stored: dict[str, Any]) -> (
@@ -445,7 +487,7 @@ async def _refund_voucher(
         balance = (await session.execute(
             sa.select(Voucher.gift_balance).where(Voucher.id == child.voucher_id)
         )).scalar_one()
-        session.add(VoucherTransaction(
+        await _emit_gift_transaction(session, project_id, VoucherTransaction(
             id=new_id("vtx"), project_id=project_id, voucher_id=child.voucher_id,
             type=TransactionType.CREDITS_REFUND, amount=child.gift_credits,
             balance_after=balance, reason="rollback", redemption_id=child.id,
@@ -534,10 +576,12 @@ async def _rollback_in(
         await _count_campaign(session, campaign_id, -1, -discount, -parent.order_amount)
     parent.status = RedemptionStatus.ROLLED_BACK
     raw, _ = await snapshot.load_stacking_rules(session, project_id)
+    order_canceled = False
     if parent.order_id and raw.get("redeemables_rollback_order_mode", "WITH_ORDER") == (
         "WITH_ORDER"
     ):
         await _cancel_order(session, parent.order_id)
+        order_canceled = True
     if parent.customer_id:
         await _count_customer(session, parent.customer_id, redemptions_rolled_back=len(children))
     await session.flush()
@@ -545,6 +589,16 @@ async def _rollback_in(
         parent.order_id) else None
     if order is not None:
         await session.refresh(order)
+        if order_canceled:
+            await emit(session, project_id, "order.canceled",
+                       {"order": payloads.order_json(order)}, aggregate=("order", order.id))
+    for child, rollback in zip(children, rollbacks[1:], strict=True):
+        await emit(session, project_id, "redemption.rollback.succeeded",
+                   payloads.redemption_data(child, order=order, rollback=rollback),
+                   aggregate=("redemption", child.id))
+    await emit(session, project_id, "redemption.rollback.succeeded",
+               payloads.redemption_data(parent, children, order, parent_rollback),
+               aggregate=("redemption", parent.id))
     return RollbackOutcome(redemption=parent, rollbacks=rollbacks, order=order)
 
 

@@ -213,7 +213,7 @@ def _engine_rule(rule: ValidationRule) -> engine.ValidationRule:
     )
 
 
-def _category(row: Category | None) -> tuple[engine.Category, ...]:
+def categories_of(row: Category | None) -> tuple[engine.Category, ...]:
     if row is None:
         return ()
     return (
@@ -262,7 +262,7 @@ def voucher_definition(
         validity=_campaign_window(campaign, _validity(voucher)),
         redemption_quantity=voucher.redemption_quantity,
         validation_rules=tuple(_engine_rule(r) for r in rules),
-        categories=_category(category),
+        categories=categories_of(category),
         metadata=voucher.metadata_,
         is_referral_code=voucher.is_referral_code,
     )
@@ -282,7 +282,7 @@ def tier_definition(
         discount=definitions.discount(action["discount"]) if action.get("discount") else None,
         validity=_campaign_window(campaign, _validity(tier)),
         validation_rules=tuple(_engine_rule(r) for r in rules),
-        categories=_category(category),
+        categories=categories_of(category),
         metadata=tier.metadata_,
     )
 
@@ -484,7 +484,7 @@ def _stored_item(row: OrderItem) -> ItemRef:
     )
 
 
-async def _order(
+async def load_order(
     session: AsyncSession, project_id: str, ref: OrderRef | None
 ) -> tuple[Order | None, engine.Order]:
     row: Order | None = None
@@ -516,7 +516,7 @@ async def _order(
     )
 
 
-async def _customer(
+async def load_customer(
     session: AsyncSession, project_id: str, ref: CustomerRef | None, *, lock: bool
 ) -> tuple[Customer | None, engine.Customer | None]:
     if ref is None:
@@ -573,8 +573,8 @@ async def load(
     campaign_ids += [s.campaign_id for s in stacks.values()]
     campaigns = await _rows_by_id(session, Campaign, project_id, campaign_ids, lock=lock)
 
-    customer_row, customer = await _customer(session, project_id, request.customer, lock=lock)
-    order_row, order = await _order(session, project_id, request.order)
+    customer_row, customer = await load_customer(session, project_id, request.customer, lock=lock)
+    order_row, order = await load_order(session, project_id, request.order)
 
     owners = [v.id for v in vouchers.values()] + list(tiers) + list(campaigns)
     rules = await _rules_for(session, project_id, _chunks(owners))
@@ -613,7 +613,7 @@ async def load(
             kind=engine.RedeemableKind.PROMOTION_STACK,
             campaign_id=stack.campaign_id,
             active=campaign.active if campaign else False,
-            categories=_category(category_of(stack, campaign)),
+            categories=categories_of(category_of(stack, campaign)),
             tiers=tuple(tier_def(t) for t in stack.tier_ids),
         )
 

@@ -15,7 +15,8 @@ async def campaign(db: Database, project_id: str, **fields: Any) -> Campaign:
     row = Campaign(
         id=new_id("camp"), project_id=project_id, name=fields.pop("name", new_id("camp")),
         campaign_type=fields.pop("campaign_type", "DISCOUNT_COUPONS"),
-        type=fields.pop("type", "STANDALONE"), vouchers_count=0, active=True, join_once=False,
+        type=fields.pop("type", "STANDALONE"), vouchers_count=0,
+        active=fields.pop("active", True), join_once=fields.pop("join_once", False),
         auto_join=False, creation_status="DONE", redemptions_count=0, discounted_amount=0,
         orders_amount=0, metadata_={}, **fields,
     )

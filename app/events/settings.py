@@ -1,0 +1,24 @@
+"""Settings of event delivery, from the environment (prefix ``PROMOGATE_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EventSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROMOGATE_", env_file=".env", extra="ignore")
+
+    dispatcher: bool = Field(
+        True, description="run the webhook dispatcher inside `promogate serve`"
+    )
+    dispatcher_poll_interval: float = Field(
+        0.2, gt=0, description="seconds between polls when no commit wakes the dispatcher"
+    )
+    nats_url: str | None = Field(
+        None, description="nats://host:4222 — publish every event to NATS JetStream"
+    )
+    nats_stream: str = Field("PROMOGATE", description="JetStream stream for promogate.> subjects")
+    nats_inbound_subject: str | None = Field(
+        None, description="subject the worker consumes inbound orders and custom events from"
+    )

@@ -1,0 +1,143 @@
+"""Background work in the server process: bulk code generation for large campaigns.
+
+A job is an `AsyncAction` row; the work runs as an asyncio task with its own short sessions,
+one transaction per batch (codes + progress + campaign counter together), so memory stays flat
+and a restart resumes from what is already stored (`resume_pending` on startup).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import sqlalchemy as sa
+
+from app.db import repository
+from app.db.base import utcnow
+from app.db.campaigns import Campaign, CreationStatus
+from app.db.redemptions import AsyncAction, AsyncActionStatus
+from app.db.session import Database
+from app.db.vouchers import Voucher
+from app.services import codes
+from app.services import vouchers as voucher_service
+from app.services.errors import ServiceError
+
+log = logging.getLogger("promogate.jobs")
+
+GENERATE_VOUCHERS = "campaign.vouchers.generate"
+BATCH_SIZE = 5000
+PENDING = (AsyncActionStatus.QUEUED, AsyncActionStatus.IN_PROGRESS)
+
+_tasks: dict[str, asyncio.Task[None]] = {}
+
+
+def start(db: Database, project_id: str, action_id: str) -> None:
+    """Run the action in the background (once per process)."""
+    if action_id in _tasks:
+        return
+    task = asyncio.create_task(_run(db, project_id, action_id), name=f"async-action {action_id}")
+    _tasks[action_id] = task
+    task.add_done_callback(lambda _: _tasks.pop(action_id, None))
+
+
+def running() -> list[str]:
+    return list(_tasks)
+
+
+async def resume_pending(db: Database) -> list[str]:
+    """Start every queued or interrupted action (all projects: this is the server's own work)."""
+    stmt = sa.select(AsyncAction.project_id, AsyncAction.id).where(
+        AsyncAction.status.in_(PENDING),  # type: ignore[attr-defined]
+        AsyncAction.type == GENERATE_VOUCHERS,
+    ).order_by(AsyncAction.id)
+    async with db.read() as session:
+        pending = list((await session.execute(stmt)).all())
+    for project_id, action_id in pending:
+        start(db, project_id, action_id)
+    return [action_id for _, action_id in pending]
+
+
+async def shutdown() -> None:
+    """Cancel the running jobs and wait for them; they resume on the next start."""
+    tasks = list(_tasks.values())
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _run(db: Database, project_id: str, action_id: str) -> None:
+    try:
+        await generate_vouchers(db, project_id, action_id)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # the job's failure is recorded on the action, not lost
+        log.exception("async action %s failed", action_id)
+        message = exc.errors[0].message if isinstance(exc, ServiceError) else "internal error"
+        await _finish(db, project_id, action_id, AsyncActionStatus.FAILED, error=message)
+
+
+async def generate_vouchers(db: Database, project_id: str, action_id: str) -> None:
+    async with db.write() as session:
+        action = await repository.get(session, AsyncAction, project_id, action_id)
+        if action is None or action.status not in PENDING:
+            return
+        campaign = await repository.get(
+            session, Campaign, project_id, action.params["campaign_id"]
+        )
+        if campaign is None:
+            action.status, action.error = AsyncActionStatus.FAILED, "the campaign was deleted"
+            return
+        done = await repository.count(session, Voucher, project_id,
+                                      [Voucher.campaign_id == campaign.id])
+        action.status, action.progress, action.updated_at = (
+            AsyncActionStatus.IN_PROGRESS, done, utcnow()
+        )
+        await session.execute(
+            sa.update(Campaign).where(Campaign.project_id == project_id,
+                                      Campaign.id == campaign.id)
+            .values(vouchers_count=done)
+        )
+        total = action.total
+    generator = codes.CodeGenerator(
+        codes.parse_config((campaign.voucher or {}).get("code_config"))
+    )
+    while done < total:
+        size = min(BATCH_SIZE, total - done)
+        async with db.write() as session:
+            if await repository.get(session, Campaign, project_id, campaign.id) is None:
+                raise ServiceError.one("not_found", "the campaign was deleted", None)
+            await voucher_service.generate_into(session, project_id, campaign, generator, size)
+            done += size
+            await session.execute(
+                sa.update(AsyncAction).where(AsyncAction.project_id == project_id,
+                                             AsyncAction.id == action_id)
+                .values(progress=done, updated_at=utcnow())
+            )
+            await session.execute(
+                sa.update(Campaign).where(Campaign.project_id == project_id,
+                                          Campaign.id == campaign.id)
+                .values(vouchers_count=Campaign.vouchers_count + size)
+            )
+        await asyncio.sleep(0)  # let requests run between batches
+    await _finish(db, project_id, action_id, AsyncActionStatus.DONE,
+                  result={"vouchers_count": done})
+
+
+async def _finish(
+    db: Database, project_id: str, action_id: str, status: AsyncActionStatus, *,
+    error: str | None = None, result: dict[str, int] | None = None,
+) -> None:
+    async with db.write() as session:
+        action = await repository.get(session, AsyncAction, project_id, action_id)
+        if action is None:
+            return
+        action.status, action.error, action.result = status, error, result
+        action.updated_at = utcnow()
+        campaign_status = (
+            CreationStatus.DONE if status == AsyncActionStatus.DONE else CreationStatus.FAILED
+        )
+        await session.execute(
+            sa.update(Campaign).where(Campaign.project_id == project_id,
+                                      Campaign.id == action.params.get("campaign_id"))
+            .values(creation_status=campaign_status)
+        )

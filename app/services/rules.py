@@ -1,0 +1,283 @@
+"""Validation rules (reference §2.7) and their assignments.
+
+The API takes rules as a list (numbered 1, 2, 3 … in list order); they are stored in the
+reference's numbered shape (see `definitions`), after building and compiling the engine's
+`ValidationRule`, so a bad logic expression, operator or formula is refused here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import engine
+from app.db import repository
+from app.db.catalog import Product, ProductCollection, Sku
+from app.db.ids import new_id
+from app.db.rules import ValidationRule, ValidationRuleAssignment
+from app.db.session import Database
+from app.services import definitions
+from app.services.errors import Checks, ServiceError, not_found
+
+CODE = "invalid_validation_rules"
+TARGET_MODELS: dict[str, Any] = {
+    "product": Product, "sku": Sku, "products_collection": ProductCollection,
+}
+# Rule names whose value is read from metadata and so need the metadata key (`property`).
+NEEDS_PROPERTY = ("metadata",)
+TARGET_FIELDS = (
+    "effect", "target", "quantity_limit", "aggregated_quantity_limit", "amount_limit",
+    "aggregated_amount_limit", "price", "skip_initially", "repeat",
+)
+
+
+def numbered(rules: list[dict[str, Any]], logic: str | None) -> dict[str, Any]:
+    """The API's rule list as the reference's numbered mapping ("1", "2", …, "logic")."""
+    out: dict[str, Any] = {}
+    for n, rule in enumerate(rules, start=1):
+        entry: dict[str, Any] = {"name": rule.get("name"), "conditions": rule.get("conditions")}
+        if rule.get("property") is not None:
+            entry["property"] = rule["property"]
+        if rule.get("rules"):
+            entry["rules"] = numbered(rule["rules"], rule.get("logic"))
+        if (rule.get("error") or {}).get("message") is not None:
+            entry["error"] = {"message": rule["error"]["message"]}
+        out[str(n)] = entry
+    if rules:
+        out["logic"] = logic if logic and logic.strip() else " and ".join(out)
+    return out
+
+
+def _api_path(path: list[str]) -> list[str]:
+    """Numbered-rule paths ("rules", "2") → list indices of the input ("rules", "1")."""
+    out: list[str] = []
+    for i, part in enumerate(path):
+        if i > 0 and path[i - 1] == "rules" and part.isdigit():
+            out.append(str(int(part) - 1))
+        else:
+            out.append(part)
+    return out
+
+
+def _check_rule_list(
+    checks: Checks, rules: list[dict[str, Any]], path: list[str | int], depth: int = 0
+) -> None:
+    if depth > 3:
+        checks.fail(CODE, "rules nest at most 3 levels", path)
+        return
+    if not checks.list_size(rules, path, maximum=definitions.MAX_RULES):
+        return
+    for index, rule in enumerate(rules):
+        rule_path = [*path, index]
+        checks.text(rule.get("name"), [*rule_path, "name"], max_length=200, required=True)
+        conditions = rule.get("conditions")
+        if not isinstance(conditions, dict):
+            checks.fail(CODE, "conditions is an object of operators, e.g. "
+                        '{"$more_than": [5000]}', [*rule_path, "conditions"])
+        elif any(not str(op).startswith("$") for op in conditions):
+            checks.fail(CODE, "condition operators start with $", [*rule_path, "conditions"])
+        name = str(rule.get("name") or "")
+        if name.split(".")[-1] in NEEDS_PROPERTY and not rule.get("property"):
+            checks.fail(CODE, f"Rule '{name}' must have a 'property'", [*rule_path, "property"])
+        message = (rule.get("error") or {}).get("message")
+        checks.text(message, [*rule_path, "error", "message"], max_length=1000)
+        if rule.get("rules"):
+            _check_rule_list(checks, rule["rules"], [*rule_path, "rules"], depth + 1)
+
+
+def _check(checks: Checks, data: dict[str, Any], *, creating: bool) -> None:
+    checks.text(data.get("name"), ["name"], max_length=200, required=creating)
+    if not creating and "name" in data and data["name"] is None:
+        checks.fail("required", "a validation rule needs a name", ["name"])
+    if data.get("rules") is not None:
+        _check_rule_list(checks, data["rules"], ["rules"])
+    if data.get("logic") is not None and data.get("rules") is None:
+        checks.fail(CODE, "give the rules together with their logic", ["logic"])
+    checks.text((data.get("error") or {}).get("message"), ["error", "message"], max_length=1000)
+    bundle = data.get("bundle_rules")
+    if bundle is not None and not isinstance(bundle, dict):
+        checks.fail(CODE, "bundleRules is an object {items, limit}", ["bundleRules"])
+
+
+async def _resolve_targets(
+    session: AsyncSession, project_id: str, applicable: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Store targets by id: a sourceId is resolved to the product/SKU id now."""
+    if applicable is None:
+        return None
+    out: dict[str, Any] = {"included_all": bool(applicable.get("included_all"))}
+    for side in ("included", "excluded"):
+        targets = []
+        for index, target in enumerate(applicable.get(side) or []):
+            path = ["applicableTo", side, str(index)]
+            targets.append(await _resolve_target(session, project_id, target, path))
+        out[side] = targets
+    return out
+
+
+async def _resolve_target(
+    session: AsyncSession, project_id: str, target: dict[str, Any], path: list[str]
+) -> dict[str, Any]:
+    kind = target.get("object")
+    model = TARGET_MODELS.get(str(kind))
+    if model is None:
+        raise ServiceError.one(CODE, "object is product, sku or products_collection",
+                               [*path, "object"])
+    id_, source_id = target.get("id"), target.get("source_id")
+    if id_ is not None:
+        row = await repository.get(session, model, project_id, str(id_))
+        if row is None:
+            raise not_found(str(kind), str(id_), [*path, "id"])
+    elif source_id is not None and model is not ProductCollection:
+        row = await repository.get_by_source_id(session, model, project_id, source_id)
+        if row is None:
+            raise not_found(str(kind), source_id, [*path, "sourceId"])
+    else:
+        raise ServiceError.one("required", "give the target's id (or sourceId)", path)
+    stored: dict[str, Any] = {"object": kind, "id": row.id}
+    if getattr(row, "source_id", None) is not None:
+        stored["source_id"] = row.source_id
+    stored.update({k: target[k] for k in TARGET_FIELDS if target.get(k) is not None})
+    return stored
+
+
+async def _check_bundle(
+    session: AsyncSession, project_id: str, bundle: dict[str, Any] | None
+) -> None:
+    for index, item in enumerate((bundle or {}).get("items") or []):
+        model = TARGET_MODELS.get(str(item.get("object")))
+        if model is not None and item.get("id") and (
+            await repository.get(session, model, project_id, str(item["id"])) is None
+        ):
+            raise not_found(str(item["object"]), str(item["id"]),
+                            ["bundleRules", "items", str(index), "id"])
+
+
+def _build(rule: ValidationRule) -> None:
+    """Build and compile the engine's rule: what is stored is what the engine can run."""
+    try:
+        built = definitions.validation_rule(
+            rule.id, rule.name, rule.rules, rule.error_message, rule.applicable_to,
+            rule.bundle_rules,
+        )
+        definitions.check_compiles(engine.Redeemable(
+            object=engine.RedeemableObject.VOUCHER, id=rule.id, validation_rules=(built,)
+        ))
+    except definitions.DefinitionError as exc:
+        field = _api_path(exc.path) if exc.path else (
+            ["logic"] if "logic" in str(exc).lower() else ["rules"]
+        )
+        raise ServiceError.one(CODE, str(exc), field) from exc
+
+
+def _apply(rule: ValidationRule, data: dict[str, Any]) -> None:
+    if data.get("name") is not None:
+        rule.name = data["name"].strip()
+    if data.get("rules") is not None:
+        rule.rules = numbered(data["rules"], data.get("logic"))
+    if "error" in data:
+        rule.error_message = (data["error"] or {}).get("message")
+
+
+async def create_validation_rule(
+    db: Database, project_id: str, data: dict[str, Any]
+) -> ValidationRule:
+    checks = Checks()
+    _check(checks, data, creating=True)
+    checks.raise_if_any()
+    rule = ValidationRule(id=new_id("val"), project_id=project_id, name="", rules={})
+    _apply(rule, data)
+    async with db.write() as session:
+        rule.applicable_to = await _resolve_targets(session, project_id, data.get("applicable_to"))
+        rule.bundle_rules = data.get("bundle_rules")
+        _build(rule)
+        await _check_bundle(session, project_id, rule.bundle_rules)
+        session.add(rule)
+    return rule
+
+
+async def update_validation_rule(
+    db: Database, project_id: str, rule_id: str, data: dict[str, Any]
+) -> ValidationRule:
+    checks = Checks()
+    _check(checks, data, creating=False)
+    checks.raise_if_any()
+    async with db.write() as session:
+        rule = await repository.get(session, ValidationRule, project_id, rule_id)
+        if rule is None:
+            raise not_found("validation rule", rule_id, ["id"])
+        _apply(rule, data)
+        if "applicable_to" in data:
+            rule.applicable_to = await _resolve_targets(
+                session, project_id, data["applicable_to"]
+            )
+        if "bundle_rules" in data:
+            rule.bundle_rules = data["bundle_rules"]
+        _build(rule)
+        await _check_bundle(session, project_id, rule.bundle_rules)
+    return rule
+
+
+async def delete_validation_rule(
+    db: Database, project_id: str, rule_id: str, *, force: bool
+) -> ValidationRule:
+    async with db.write() as session:
+        rule = await repository.get(session, ValidationRule, project_id, rule_id)
+        if rule is None:
+            raise not_found("validation rule", rule_id, ["id"])
+        in_use = await repository.count(
+            session, ValidationRuleAssignment, project_id,
+            [ValidationRuleAssignment.rule_id == rule_id],
+        )
+        if in_use and not force:
+            raise ServiceError.one(
+                "resource_in_use",
+                f"the rule is assigned to {in_use} object(s); pass force: true to delete it "
+                "and its assignments", ["id"],
+            )
+        await session.execute(sa.delete(ValidationRuleAssignment).where(
+            ValidationRuleAssignment.project_id == project_id,
+            ValidationRuleAssignment.rule_id == rule_id,
+        ))
+        await session.delete(rule)
+    return rule
+
+
+async def rules_of_objects(
+    db: Database, project_id: str, object_ids: list[str]
+) -> dict[str, list[ValidationRule]]:
+    """The rules assigned to each object, in assignment order."""
+    stmt = (
+        sa.select(ValidationRuleAssignment.related_object_id, ValidationRule)
+        .join(ValidationRule, ValidationRule.id == ValidationRuleAssignment.rule_id)
+        .where(
+            ValidationRuleAssignment.project_id == project_id,
+            ValidationRuleAssignment.related_object_id.in_(object_ids),  # type: ignore[attr-defined]
+        )
+        .order_by(ValidationRuleAssignment.id)
+    )
+    grouped: dict[str, list[ValidationRule]] = {i: [] for i in object_ids}
+    async with db.read() as session:
+        for object_id, rule in (await session.execute(stmt)).all():
+            grouped[object_id].append(rule)
+    return grouped
+
+
+async def assignments_of_rules(
+    db: Database, project_id: str, rule_ids: list[str]
+) -> dict[str, list[ValidationRuleAssignment]]:
+    stmt = (
+        sa.select(ValidationRuleAssignment)
+        .where(
+            ValidationRuleAssignment.project_id == project_id,
+            ValidationRuleAssignment.rule_id.in_(rule_ids),  # type: ignore[attr-defined]
+        )
+        .order_by(ValidationRuleAssignment.id)
+    )
+    grouped: dict[str, list[ValidationRuleAssignment]] = {i: [] for i in rule_ids}
+    async with db.read() as session:
+        for row in (await session.execute(stmt)).scalars():
+            grouped[row.rule_id].append(row)
+    return grouped
