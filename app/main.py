@@ -29,7 +29,7 @@ from app.events import outbox
 from app.events.broker import Broker
 from app.events.runtime import start_background
 from app.events.settings import EventSettings
-from app.services import async_actions
+from app.services import assets, async_actions
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("promogate")
@@ -115,6 +115,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
 
+    async def voucher_asset(request: Request) -> Response:
+        asset = await assets.render(
+            db, request.path_params["voucher_id"], request.path_params["kind"]
+        )
+        if asset is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return Response(asset.body, media_type=asset.media_type,
+                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
     async def prometheus(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -135,6 +144,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             WebSocketRoute("/graphql", graphql),
             Route("/health", health),
             Route("/metrics", prometheus),
+            Route("/assets/vouchers/{voucher_id}/{kind}.svg", voucher_asset),
         ],
         middleware=[Middleware(RequestIdMiddleware, metrics=metrics)],
         lifespan=lifespan,

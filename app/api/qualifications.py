@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from app.api.categories import Category
 from app.api.context import Context
 from app.api.errors import query_call
+from app.api.redeemable_types import Discount
 from app.api.relay import PageInfo
 from app.api.validation import (
-    AppliedDiscount,
     BundleMissing,
     BundleResult,
     CustomerInput,
@@ -21,10 +23,15 @@ from app.api.validation import (
     OrderCalculation,
     OrderInput,
     RedeemableObject,
+    load_campaign,
+    load_categories,
     stack_request,
 )
 from app.services import qualification as service
 from app.services.stack import to_json
+
+if TYPE_CHECKING:
+    from app.api.campaigns import Campaign
 
 
 @strawberry.enum
@@ -100,12 +107,22 @@ class Qualification:
     held: bool = strawberry.field(description="Published to (held by) this customer")
     created_at: datetime
     order: OrderCalculation = strawberry.field(description="The cart with this alone applied")
-    discount: AppliedDiscount | None
+    discount: Discount | None
     gift: GiftResult | None
     bundle: BundleResult | None
     items: list[QualifiedItem] = strawberry.field(
         description="Sent lines it discounts, with their discounted unit prices"
     )
+
+    @strawberry.field
+    async def campaign(
+        self, info: Info[Context, None]
+    ) -> Annotated[Campaign, strawberry.lazy("app.api.campaigns")] | None:
+        return await load_campaign(info, self.campaign_id)
+
+    @strawberry.field
+    async def categories(self, info: Info[Context, None]) -> list[Category]:
+        return await load_categories(info, self.category_ids)
 
     @classmethod
     def from_result(cls, q: service.Qualified) -> Qualification:
@@ -117,7 +134,7 @@ class Qualification:
             campaign_type=c.campaign_type, category_ids=sorted(c.category_ids), name=c.name,
             banner=c.banner, held=c.held, created_at=c.created_at,
             order=OrderCalculation.from_json(data["order"]),
-            discount=AppliedDiscount(**data["discount"]) if data.get("discount") else None,
+            discount=Discount.from_result(data.get("discount")),
             gift=GiftResult(**data["gift"]) if data.get("gift") else None,
             bundle=BundleResult(
                 quantity=bundle["quantity"], limit=bundle["limit"],

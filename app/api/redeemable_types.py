@@ -131,6 +131,34 @@ class Discount:
     percent_off_formula: str | None
     fixed_amount_formula: str | None
     unit_off_formula: str | None
+    # Set only where the discount was applied (validation, redemption, qualification results).
+    is_dynamic: bool | None = strawberry.field(
+        default=None, description="The value came from a formula"
+    )
+    applied_amount: int | None = strawberry.field(
+        default=None, description="What this discount took off the order (minor units)"
+    )
+    item_indices: list[int] | None = strawberry.field(
+        default=None, description="The order items it applied to"
+    )
+
+    @classmethod
+    def from_result(cls, data: dict[str, Any] | None) -> Discount | None:
+        """The engine's applied discount (formulas already resolved to values)."""
+        if not data:
+            return None
+        return cls(
+            type=DiscountType(data["type"]),
+            effect=DiscountEffect(data["effect"]) if data.get("effect") else None,
+            amount_off=data.get("amount_off"), percent_off=data.get("percent_off"),
+            amount_limit=data.get("amount_limit"),
+            aggregated_amount_limit=data.get("aggregated_amount_limit"),
+            fixed_amount=data.get("fixed_amount"), unit_off=data.get("unit_off"),
+            unit_type=data.get("unit_type"), units=None, amount_off_formula=None,
+            percent_off_formula=None, fixed_amount_formula=None, unit_off_formula=None,
+            is_dynamic=data.get("is_dynamic"), applied_amount=data.get("applied_amount"),
+            item_indices=data.get("item_indices"),
+        )
 
     @classmethod
     def from_stored(cls, data: dict[str, Any] | None) -> Discount | None:

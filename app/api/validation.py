@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from app.api.categories import Category
 from app.api.context import Context
 from app.api.errors import ApiError
 from app.api.orders import OrderItemInput, OrderStatus
+from app.api.redeemable_types import Discount
 from app.services import snapshot, stack
+
+if TYPE_CHECKING:
+    from app.api.campaigns import Campaign
 
 
 @strawberry.enum
@@ -93,22 +98,6 @@ class OrderCalculation:
         return cls(**fields, items=[OrderItemCalculation(**i) for i in data["items"]])
 
 
-@strawberry.type(description="What a redeemable's discount did (formulas resolved).")
-class AppliedDiscount:
-    type: str
-    effect: str | None
-    amount_off: int | None
-    percent_off: float | None
-    amount_limit: int | None
-    aggregated_amount_limit: int | None
-    fixed_amount: int | None
-    unit_off: int | None
-    unit_type: str | None
-    is_dynamic: bool
-    applied_amount: int = strawberry.field(description="Discount this redeemable gave")
-    item_indices: list[int] = strawberry.field(description="Order items it applied to")
-
-
 @strawberry.type
 class GiftResult:
     credits: int = strawberry.field(description="Credits applied in this request")
@@ -136,19 +125,44 @@ class BundleResult:
     missing: list[BundleMissing]
 
 
+async def load_campaign(info: Info[Context, None], campaign_id: str | None) -> Any:
+    from app.api.campaigns import Campaign as CampaignType
+    from app.db.campaigns import Campaign as CampaignRow
+
+    if campaign_id is None:
+        return None
+    row = await info.context.loaders.by_id(CampaignRow).load(str(campaign_id))
+    return CampaignType.from_row(row) if row else None
+
+
+async def load_categories(info: Info[Context, None], ids: list[strawberry.ID]) -> list[Category]:
+    rows = await info.context.loaders.category.load_many([str(c) for c in ids])
+    return [Category.from_row(r) for r in rows if r is not None]
+
+
 @strawberry.type
 class RedeemableResult:
     object: RedeemableObject
     id: str
     status: RedeemableStatus
     reason: Reason | None
-    discount: AppliedDiscount | None
+    discount: Discount | None
     gift: GiftResult | None
     loyalty_card: LoyaltyCardResult | None
     bundle: BundleResult | None
     order: OrderCalculation
     campaign_id: strawberry.ID | None
     category_ids: list[strawberry.ID]
+
+    @strawberry.field
+    async def campaign(
+        self, info: Info[Context, None]
+    ) -> Annotated[Campaign, strawberry.lazy("app.api.campaigns")] | None:
+        return await load_campaign(info, self.campaign_id)
+
+    @strawberry.field
+    async def categories(self, info: Info[Context, None]) -> list[Category]:
+        return await load_categories(info, self.category_ids)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RedeemableResult:
@@ -158,7 +172,7 @@ class RedeemableResult:
             id=data["id"],
             status=RedeemableStatus(data["status"]),
             reason=Reason.from_json(data.get("reason")),
-            discount=AppliedDiscount(**data["discount"]) if data.get("discount") else None,
+            discount=Discount.from_result(data.get("discount")),
             gift=GiftResult(**data["gift"]) if data.get("gift") else None,
             loyalty_card=LoyaltyCardResult(**data["loyalty_card"])
             if data.get("loyalty_card") else None,

@@ -38,6 +38,7 @@ from app.db import campaigns as campaign_tables
 from app.db import vouchers as tables
 from app.services import lookup
 from app.services import vouchers as service
+from app.services.assets import asset_path
 from app.services.errors import ServiceError
 from app.services.vouchers import BalanceChange
 
@@ -62,6 +63,17 @@ class VoucherRedemption:
     quantity: int | None = strawberry.field(description="null = unlimited")
     redeemed_quantity: int
     redeemed_amount: int
+
+
+@strawberry.type
+class AssetLink:
+    url: str = strawberry.field(description="An SVG image; no key needed (ids are unguessable)")
+
+
+@strawberry.type
+class VoucherAssets:
+    qr: AssetLink
+    barcode: AssetLink
 
 
 @strawberry.type
@@ -121,6 +133,16 @@ class Voucher(Node, Validity):
             return None
         row = await info.context.loaders.category.load(str(self.category_id))
         return Category.from_row(row) if row else None
+
+    @strawberry.field(description="QR code and Code 128 barcode images of the code")
+    def assets(self, info: Info[Context, None]) -> VoucherAssets:
+        request = info.context.request
+        base = str(request.base_url).rstrip("/") if request is not None else ""
+
+        def link(kind: str) -> AssetLink:
+            return AssetLink(url=base + asset_path(str(self.id), kind))
+
+        return VoucherAssets(qr=link("qr"), barcode=link("barcode"))
 
     @strawberry.field(description="The customer the code was published to")
     async def holder(self, info: Info[Context, None]) -> Customer | None:

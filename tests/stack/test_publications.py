@@ -111,3 +111,22 @@ class TestPublishVoucher:
                          "{ errors { code } } }")
         done = await publish(tenant.client_api, customer={"sourceId": "a"}, campaignId=camp.id)
         assert done["errors"] == []
+
+
+class TestAssets:
+    async def test_qr_and_barcode_are_served_for_a_voucher(self, tenant, db, client) -> None:
+        v = await f.voucher(db, tenant.project_id, "SHOW-ME",
+                            discount={"type": "AMOUNT", "amount_off": 1})
+        data = await tenant.api('{ voucher(code: "SHOW-ME") { assets { qr { url } '
+                                'barcode { url } } } }')
+        links = data["voucher"]["assets"]
+        assert links["qr"]["url"] == f"http://promogate.test/assets/vouchers/{v.id}/qr.svg"
+        qr = await client.get(links["qr"]["url"])
+        assert qr.status_code == 200 and qr.headers["content-type"] == "image/svg+xml"
+        assert qr.content.lstrip().startswith(b"<?xml") and b"<svg" in qr.content
+        bar = await client.get(links["barcode"]["url"])
+        assert bar.status_code == 200 and b"SHOW-ME" in bar.content
+        missing = await client.get("/assets/vouchers/v_01ARZ3NDEKTSV4RRFFQ69G5FAV/qr.svg")
+        assert missing.status_code == 404
+        wrong_kind = await client.get(f"/assets/vouchers/{v.id}/logo.svg")
+        assert wrong_kind.status_code == 404

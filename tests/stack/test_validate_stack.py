@@ -108,3 +108,23 @@ class TestRequestErrors:
         })
         assert errors[0]["extensions"]["code"] == "invalid_payload"
         assert errors[0]["extensions"]["field"] == ["order", "items", "0", "quantity"]
+
+
+class TestResultLinks:
+    async def test_campaign_and_categories_resolve(self, tenant, db) -> None:
+        created = await tenant.api(
+            'mutation { createCategory(input: {name: "Weekly", hierarchy: 2}) '
+            '{ category { id } } }')
+        category = created["createCategory"]["category"]["id"]
+        camp = await f.campaign(db, tenant.project_id, name="Autumn", category_id=category)
+        await f.voucher(db, tenant.project_id, "LINKED", campaign_id=camp.id,
+                        discount={"type": "AMOUNT", "amount_off": 250})
+        data = await tenant.api("""query($i: StackInput!) { validateStack(input: $i) {
+            redeemables { campaign { id name } categories { id name hierarchy }
+              discount { type amountOff appliedAmount isDynamic itemIndices } } } }""", i={
+            "redeemables": [{"object": "VOUCHER", "id": "LINKED"}], "order": CART})
+        result = data["validateStack"]["redeemables"][0]
+        assert result["campaign"] == {"id": camp.id, "name": "Autumn"}
+        assert result["categories"] == [{"id": category, "name": "Weekly", "hierarchy": 2}]
+        assert result["discount"] == {"type": "AMOUNT", "amountOff": 250, "appliedAmount": 250,
+                                      "isDynamic": False, "itemIndices": []}
