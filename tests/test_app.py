@@ -61,3 +61,12 @@ async def test_introspection_can_be_turned_off(settings: Settings, db: Database)
                 ).json()
     assert body.get("data") is None
     assert body["errors"]
+
+
+async def test_refused_documents_carry_a_code(client: httpx.AsyncClient) -> None:
+    syntax = (await client.post("/graphql", json={"query": "{ products {"})).json()
+    assert syntax["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    deep = "{ products { edges { node { skus { product { skus { product { skus { product { " \
+           "skus { product { skus { product { skus { id } } } } } } } } } } } } } } }"
+    refused = (await client.post("/graphql", json={"query": deep})).json()
+    assert refused["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"

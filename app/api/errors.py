@@ -94,6 +94,19 @@ class MaskUnexpectedErrors(SchemaExtension):
         ]
 
 
+def with_code(formatted: dict[str, Any]) -> dict[str, Any]:
+    """Every error carries a stable extensions.code: a document the server refused to parse or
+    validate (syntax, unknown field, bad variable, depth/alias/token limits) says so."""
+    extensions = formatted.setdefault("extensions", {})
+    if not extensions.get("code"):
+        message = str(formatted.get("message", ""))
+        extensions["code"] = (
+            "GRAPHQL_PARSE_FAILED" if message.startswith("Syntax Error")
+            else "GRAPHQL_VALIDATION_FAILED"
+        )
+    return formatted
+
+
 def log_unexpected(errors: list[GraphQLError], request_id: str) -> None:
     for error in errors:
         if not is_expected(error):

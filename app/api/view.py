@@ -13,6 +13,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.auth import principal_for
 from app.api.context import Context
+from app.api.errors import with_code
 from app.api.loaders import Loaders
 from app.db.session import Database
 from app.events.broker import Broker
@@ -31,6 +32,12 @@ class PromogateGraphQL(GraphQL):
         self.db = db
         self.settings = settings
         self.broker = broker
+
+    async def process_result(self, request: Request, result: Any) -> Any:
+        response = await super().process_result(request, result)
+        for error in response.get("errors") or []:
+            with_code(error)
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
