@@ -191,3 +191,23 @@ def wake_event() -> tuple[asyncio.Event, Callable[[list[Event]], None]]:
 
     add_listener(listener)
     return flag, listener
+
+
+ROW_AGGREGATES = {"campaign": "campaign", "promotionTier": "promotion_tier",
+                  "voucher": "voucher", "publication": "voucher", "asyncAction": "campaign"}
+
+
+async def emit_row(
+    session: AsyncSession, project_id: str, type_: str, name: str, row: Any,
+    *, aggregate_id: str | None = None, **extra: Any,
+) -> Event:
+    """`emit` for the management areas: the row as JSON under `name` (plus `extra` rows),
+    ordered under its aggregate (a voucher's publication orders with its voucher)."""
+    from app.events import payloads
+
+    await session.flush()
+    data = {name: payloads.row_json(row), **{k: payloads.row_json(v) for k, v in extra.items()}}
+    return await emit(
+        session, project_id, type_, data,
+        aggregate=(ROW_AGGREGATES[name], aggregate_id or row.id),
+    )

@@ -18,6 +18,7 @@ from app.db.campaigns import Campaign, CreationStatus
 from app.db.redemptions import AsyncAction, AsyncActionStatus
 from app.db.session import Database
 from app.db.vouchers import Voucher
+from app.events.outbox import emit_row
 from app.services import codes
 from app.services import vouchers as voucher_service
 from app.services.errors import ServiceError
@@ -141,3 +142,11 @@ async def _finish(
                                       Campaign.id == action.params.get("campaign_id"))
             .values(creation_status=campaign_status)
         )
+        campaign_id = action.params.get("campaign_id")
+        if campaign_id:
+            await emit_row(
+                session, project_id,
+                "campaign.vouchers.generation.completed" if status == AsyncActionStatus.DONE
+                else "campaign.vouchers.generation.failed",
+                "asyncAction", action, aggregate_id=campaign_id,
+            )

@@ -19,6 +19,7 @@ from app.db.redemptions import AsyncAction, AsyncActionStatus
 from app.db.rules import AssignedObject
 from app.db.session import Database
 from app.db.vouchers import Voucher, VoucherType
+from app.events.outbox import emit_row
 from app.services import async_actions, codes, promotions
 from app.services import redeemable_checks as shared
 from app.services import vouchers as voucher_service
@@ -253,6 +254,7 @@ async def create_campaign(db: Database, project_id: str, data: dict[str, Any]) -
                     tier.get("hierarchy") or index + 1,
                 )
             action = await _make_codes(session, project_id, campaign, plan)
+            await emit_row(session, project_id, "campaign.created", "campaign", campaign)
     except IntegrityError as exc:
         raise _duplicate_name() from exc
     if action is not None:
@@ -316,6 +318,7 @@ async def update_campaign(
                     session, project_id, AssignedObject.CAMPAIGN, campaign.id,
                     data["validation_rule_ids"], ["validationRuleIds"], replace=True,
                 )
+            await emit_row(session, project_id, "campaign.updated", "campaign", campaign)
     except IntegrityError as exc:
         raise _duplicate_name() from exc
     return campaign
@@ -326,6 +329,8 @@ async def set_active(db: Database, project_id: str, campaign_id: str, active: bo
         campaign = await _campaign(session, project_id, campaign_id)
         campaign.active = active
         campaign.updated_at = utcnow()
+        await emit_row(session, project_id,
+                       "campaign.enabled" if active else "campaign.disabled", "campaign", campaign)
     return campaign
 
 
@@ -344,6 +349,7 @@ async def delete_campaign(db: Database, project_id: str, campaign_id: str) -> Ca
             sa.select(PromotionTier.id).where(PromotionTier.project_id == project_id,
                                               PromotionTier.campaign_id == campaign.id),
         )
+        await emit_row(session, project_id, "campaign.deleted", "campaign", campaign)
         await session.delete(campaign)
     return campaign
 

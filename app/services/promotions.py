@@ -13,6 +13,7 @@ from app.db.campaigns import Campaign, CampaignType, PromotionStack, PromotionTi
 from app.db.ids import new_id
 from app.db.rules import AssignedObject
 from app.db.session import Database
+from app.events.outbox import emit_row
 from app.services import redeemable_checks as shared
 from app.services.errors import Checks, ServiceError, not_found
 
@@ -79,6 +80,7 @@ async def add_tier(
             session, project_id, AssignedObject.PROMOTION_TIER, tier.id,
             data["validation_rule_ids"], [*path, "validationRuleIds"], replace=False,
         )
+    await emit_row(session, project_id, "campaign.promotion_tier.created", "promotionTier", tier)
     return tier
 
 
@@ -138,6 +140,8 @@ async def update_promotion_tier(
                 session, project_id, AssignedObject.PROMOTION_TIER, tier.id,
                 data["validation_rule_ids"], ["validationRuleIds"], replace=True,
             )
+        await emit_row(session, project_id, "campaign.promotion_tier.updated", "promotionTier",
+                       tier)
     return tier
 
 
@@ -148,6 +152,8 @@ async def set_tier_active(
         tier = await _tier(session, project_id, tier_id)
         tier.active = active
         tier.updated_at = utcnow()
+        await emit_row(session, project_id, "campaign.promotion_tier.enabled" if active
+                       else "campaign.promotion_tier.disabled", "promotionTier", tier)
     return tier
 
 
@@ -163,6 +169,8 @@ async def delete_promotion_tier(db: Database, project_id: str, tier_id: str) -> 
                 ["id"],
             )
         await shared.delete_assignments(session, project_id, [tier.id])
+        await emit_row(session, project_id, "campaign.promotion_tier.deleted", "promotionTier",
+                       tier)
         await session.delete(tier)
     return tier
 

@@ -22,6 +22,7 @@ from app.db.customers import Customer
 from app.db.ids import new_id
 from app.db.session import Database
 from app.db.vouchers import Publication, Voucher
+from app.events.outbox import emit_row
 from app.services import codes, customers, vouchers
 from app.services.errors import Checks, ServiceError, not_found
 
@@ -189,6 +190,10 @@ async def publish(db: Database, project_id: str, data: dict[str, Any]) -> Publis
             )
             session.add(publication)
             await session.flush()
+            await emit_row(session, project_id, "publication.succeeded", "publication",
+                           publication, aggregate_id=voucher.id, voucher=voucher)
+            await emit_row(session, project_id, "voucher.published", "voucher", voucher,
+                           publication=publication)
     except IntegrityError as exc:  # a concurrent publication with the same sourceId won
         if data.get("source_id") is None:
             raise

@@ -24,6 +24,7 @@ from app.db.ids import new_id, prefix_of
 from app.db.rules import AssignedObject
 from app.db.session import Database
 from app.db.vouchers import TransactionType, Voucher, VoucherTransaction, VoucherType
+from app.events.outbox import emit_row
 from app.services import codes
 from app.services import redeemable_checks as shared
 from app.services.errors import MAX_MONEY, Checks, ServiceError, not_found
@@ -229,6 +230,7 @@ async def create_voucher(db: Database, project_id: str, data: dict[str, Any]) ->
                     .where(Campaign.project_id == project_id, Campaign.id == voucher.campaign_id)
                     .values(vouchers_count=Campaign.vouchers_count + 1)
                 )
+            await emit_row(session, project_id, "voucher.created", "voucher", voucher)
     except IntegrityError as exc:
         raise ServiceError.one(
             "duplicate_code", "another voucher of this project has this code", ["code"]
@@ -341,6 +343,7 @@ async def update_voucher(
                 session, project_id, AssignedObject.VOUCHER, voucher.id,
                 data["validation_rule_ids"], ["validationRuleIds"], replace=True,
             )
+        await emit_row(session, project_id, "voucher.updated", "voucher", voucher)
     return voucher
 
 
@@ -349,6 +352,8 @@ async def set_active(db: Database, project_id: str, ref: str, active: bool) -> V
         voucher = await resolve(session, project_id, ref)
         voucher.active = active
         voucher.updated_at = utcnow()
+        await emit_row(session, project_id, "voucher.enabled" if active else "voucher.disabled",
+                       "voucher", voucher)
     return voucher
 
 
@@ -363,6 +368,7 @@ async def delete_voucher(db: Database, project_id: str, ref: str) -> Voucher:
                        Campaign.vouchers_count > 0)
                 .values(vouchers_count=Campaign.vouchers_count - 1)
             )
+        await emit_row(session, project_id, "voucher.deleted", "voucher", voucher)
         await session.delete(voucher)
     return voucher
 
@@ -479,4 +485,6 @@ async def _add_gift_balance(db: Database, project_id: str, data: dict[str, Any])
         )
         session.add(entry)
         await session.flush()
+        await emit_row(session, project_id, "voucher.gift.balance_added", "voucher", voucher,
+                       transaction=entry)
     return BalanceChange(voucher=voucher, transaction=entry)
