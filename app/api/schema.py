@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
+    max_aliases,
+    query_depth_limiter,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
@@ -130,6 +132,16 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (events.EventSubscription,))
 
 
+@lru_cache
+def limit_rules(max_depth: int, max_aliases_count: int) -> list[Any]:
+    """The depth and alias rules, made once: the validation cache keys on the rule classes,
+    and a fresh class per request would make every validation a miss."""
+    return [
+        query_depth_limiter.create_validator(max_depth, None, None),
+        max_aliases.create_validator(max_aliases_count),
+    ]
+
+
 class PromogateSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -149,8 +161,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         MaskUnexpectedErrors,
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(limit_rules(settings.max_query_depth, settings.max_aliases)),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         Authorization,
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -54,10 +54,21 @@ class SessionInfo:
     expires_at: datetime
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_PLAIN = (str, int, bool, float, type(None))
+
+
 def to_json(value: Any) -> Any:
-    """Engine results as plain JSON (enums by value, Decimals as numbers)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """Engine results as plain JSON (enums by value, Decimals as numbers). Hot path of every
+    validation: field names are cached per class."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: to_json(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Decimal):
@@ -67,6 +78,8 @@ def to_json(value: Any) -> Any:
     if isinstance(value, frozenset | set):
         return sorted(to_json(v) for v in value)
     if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, Mapping):
         return {k: to_json(v) for k, v in value.items()}
     return value
 
