@@ -16,7 +16,6 @@ from app.api.errors import query_call
 from app.api.redeemable_types import Discount
 from app.api.relay import PageInfo
 from app.api.validation import (
-    BundleMissing,
     BundleResult,
     CustomerInput,
     GiftResult,
@@ -128,7 +127,6 @@ class Qualification:
     def from_result(cls, q: service.Qualified) -> Qualification:
         data = to_json(q.result)
         c = q.candidate
-        bundle = data.get("bundle")
         return cls(
             object=RedeemableObject(data["object"]), id=data["id"], campaign_id=c.campaign_id,
             campaign_type=c.campaign_type, category_ids=sorted(c.category_ids), name=c.name,
@@ -136,10 +134,7 @@ class Qualification:
             order=OrderCalculation.from_json(data["order"]),
             discount=Discount.from_result(data.get("discount")),
             gift=GiftResult(**data["gift"]) if data.get("gift") else None,
-            bundle=BundleResult(
-                quantity=bundle["quantity"], limit=bundle["limit"],
-                missing=[BundleMissing(**m) for m in bundle["missing"]],
-            ) if bundle else None,
+            bundle=BundleResult.from_json(data.get("bundle")),
             items=[QualifiedItem(**i.__dict__) for i in q.items],
         )
 

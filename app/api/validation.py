@@ -124,6 +124,13 @@ class BundleResult:
     limit: int
     missing: list[BundleMissing]
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> BundleResult | None:
+        if not data:
+            return None
+        return cls(quantity=data["quantity"], limit=data["limit"],
+                   missing=[BundleMissing(**m) for m in data["missing"]])
+
 
 async def load_campaign(info: Info[Context, None], campaign_id: str | None) -> Any:
     from app.api.campaigns import Campaign as CampaignType
@@ -166,7 +173,6 @@ class RedeemableResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RedeemableResult:
-        bundle = data.get("bundle")
         return cls(
             object=RedeemableObject(data["object"]),
             id=data["id"],
@@ -176,10 +182,7 @@ class RedeemableResult:
             gift=GiftResult(**data["gift"]) if data.get("gift") else None,
             loyalty_card=LoyaltyCardResult(**data["loyalty_card"])
             if data.get("loyalty_card") else None,
-            bundle=BundleResult(
-                quantity=bundle["quantity"], limit=bundle["limit"],
-                missing=[BundleMissing(**m) for m in bundle["missing"]],
-            ) if bundle else None,
+            bundle=BundleResult.from_json(data.get("bundle")),
             order=OrderCalculation.from_json(data["order"]),
             campaign_id=data.get("campaign_id"),
             category_ids=list(data.get("categories") or []),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -10,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from app.db import repository
 from app.db.base import (
     PortableJSON,
     created_column,
@@ -110,6 +113,38 @@ class ProductCollectionMember(SQLModel, table=True):
         )
     )
     position: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
+
+
+@dataclass(frozen=True)
+class LineCatalog:
+    """The catalog rows order lines name, fetched in batches (by id and by source id)."""
+
+    products: dict[str, Product]
+    skus: dict[str, Sku]
+    skus_by_source: dict[str, Sku]
+    products_by_source: dict[str, Product]
+
+
+async def catalog_for_lines(
+    session: AsyncSession, project_id: str, lines: Sequence[Any]
+) -> LineCatalog:
+    """Products and SKUs for lines with `product_id` / `sku_id` / `source_id` (5 queries at
+    most, whatever the number of lines); products behind SKUs are included, since a SKU
+    without a price takes its product's."""
+    products = await repository.get_many(
+        session, Product, project_id, [i.product_id for i in lines if i.product_id]
+    )
+    skus = await repository.get_many(
+        session, Sku, project_id, [i.sku_id for i in lines if i.sku_id]
+    )
+    by_source = [i.source_id for i in lines if i.source_id and not (i.product_id or i.sku_id)]
+    skus_by_source = await repository.get_many_by_source_id(session, Sku, project_id, by_source)
+    products_by_source = await repository.get_many_by_source_id(
+        session, Product, project_id, by_source
+    )
+    parents = [s.product_id for s in [*skus.values(), *skus_by_source.values()]]
+    products.update(await repository.get_many(session, Product, project_id, parents))
+    return LineCatalog(products, skus, skus_by_source, products_by_source)
 
 
 # --- AUTO_UPDATE filters ------------------------------------------------------------------

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import repository
-from app.db.catalog import Product, Sku
+from app.db.catalog import Product, Sku, catalog_for_lines
 from app.db.ids import new_id
 from app.db.orders import Order, OrderItem, OrderStatus, items_of_orders
 from app.db.session import Database
@@ -60,21 +59,10 @@ def _check_order(checks: Checks, data: dict[str, Any]) -> None:
 async def _build_items(
     session: AsyncSession, project_id: str, order_id: str, items: list[ItemInput]
 ) -> list[OrderItem]:
-    """Resolve every item against the catalog in four batched queries, then price it."""
-    products = await repository.get_many(
-        session, Product, project_id, [i.product_id for i in items if i.product_id]
-    )
-    skus = await repository.get_many(
-        session, Sku, project_id, [i.sku_id for i in items if i.sku_id]
-    )
-    by_source = [i.source_id for i in items if i.source_id and not (i.product_id or i.sku_id)]
-    skus_by_source = await repository.get_many_by_source_id(session, Sku, project_id, by_source)
-    products_by_source = await repository.get_many_by_source_id(
-        session, Product, project_id, by_source
-    )
-    # Prices of the products behind SKUs (a SKU without a price inherits its product's).
-    parent_ids = [s.product_id for s in [*skus.values(), *skus_by_source.values()]]
-    products.update(await repository.get_many(session, Product, project_id, parent_ids))
+    """Resolve every item against the catalog in a few batched queries, then price it."""
+    catalog = await catalog_for_lines(session, project_id, items)
+    products, skus = catalog.products, catalog.skus
+    skus_by_source, products_by_source = catalog.skus_by_source, catalog.products_by_source
 
     checks = Checks()
     rows: list[OrderItem] = []

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import engine
 from app.db import repository
 from app.db.campaigns import Campaign, PromotionStack, PromotionTier
-from app.db.catalog import Product, Sku, collections_of_products
+from app.db.catalog import Product, Sku, catalog_for_lines, collections_of_products
 from app.db.categories import Category
 from app.db.customers import Customer
 from app.db.orders import Order, OrderItem, items_of_orders
@@ -415,19 +415,9 @@ async def _engine_items(
     session: AsyncSession, project_id: str, items: Sequence[ItemRef]
 ) -> tuple[engine.OrderItem, ...]:
     """Order lines with catalog data filled in (batched); unknown catalog ids are errors."""
-    products = await repository.get_many(
-        session, Product, project_id, [i.product_id for i in items if i.product_id]
-    )
-    skus = await repository.get_many(
-        session, Sku, project_id, [i.sku_id for i in items if i.sku_id]
-    )
-    by_source = [i.source_id for i in items if i.source_id and not (i.product_id or i.sku_id)]
-    skus_by_source = await repository.get_many_by_source_id(session, Sku, project_id, by_source)
-    products_by_source = await repository.get_many_by_source_id(
-        session, Product, project_id, by_source
-    )
-    parents = [s.product_id for s in [*skus.values(), *skus_by_source.values()]]
-    products.update(await repository.get_many(session, Product, project_id, parents))
+    catalog = await catalog_for_lines(session, project_id, items)
+    products, skus = catalog.products, catalog.skus
+    skus_by_source, products_by_source = catalog.skus_by_source, catalog.products_by_source
 
     resolved: list[tuple[ItemRef, Product | None, Sku | None]] = []
     for index, item in enumerate(items):
