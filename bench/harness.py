@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import httpx
@@ -76,6 +77,36 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
          "--log-level", "warning", "--no-access-log"],
         cwd=ROOT, env=env,
     )
+    return _wait_healthy(proc, port)
+
+
+def start_floor_server(port: int) -> subprocess.Popen[bytes]:
+    """F-HTTP: bench/floor_app.py (a bare Starlette echo) as its own uvicorn process."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--port", str(port),
+         "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return _wait_healthy(proc, port)
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(10)
+
+
+def peak_rss_kb(pid: int) -> int | None:
+    """The process's peak resident set (VmHWM, kB) so far; None where /proc has no such entry."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], port: int) -> subprocess.Popen[bytes]:
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -106,7 +137,11 @@ def _drive(port: int, body: dict[str, Any], seconds: float, concurrency: int,
                 nonlocal errors
                 while time.perf_counter() < stop:
                     started = time.perf_counter()
-                    response = await client.post("/graphql", json=body, headers=headers)
+                    try:
+                        response = await client.post("/graphql", json=body, headers=headers)
+                    except httpx.TransportError:
+                        errors += 1
+                        continue
                     latencies.append(time.perf_counter() - started)
                     if response.status_code != 200 or "errors" in response.json():
                         errors += 1
@@ -114,7 +149,7 @@ def _drive(port: int, body: dict[str, Any], seconds: float, concurrency: int,
             began = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             elapsed = time.perf_counter() - began
-        latencies.sort()
+        latencies = sorted(latencies) or [float("nan")]
         return {
             "requests": len(latencies), "errors": errors, "rps": len(latencies) / elapsed,
             "p50": latencies[len(latencies) // 2] * 1000,
@@ -125,13 +160,25 @@ def _drive(port: int, body: dict[str, Any], seconds: float, concurrency: int,
     out.put(asyncio.run(main()))
 
 
+def _collect(proc: mp.Process, queue: mp.Queue) -> dict[str, Any]:  # type: ignore[type-arg]
+    """The driver's result; an error (not a hang) when the driver process died without one."""
+    while True:
+        try:
+            result = queue.get(timeout=1)
+            break
+        except Empty:
+            if not proc.is_alive() and queue.empty():
+                raise RuntimeError(
+                    f"load driver exited ({proc.exitcode}) without a result") from None
+    proc.join()
+    return result  # type: ignore[no-any-return]
+
+
 def drive(port: int, body: dict[str, Any], seconds: float, concurrency: int) -> dict[str, Any]:
     queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     proc = mp.Process(target=_drive, args=(port, body, seconds, concurrency, queue))
     proc.start()
-    result = queue.get()
-    proc.join()
-    return result  # type: ignore[no-any-return]
+    return _collect(proc, queue)
 
 
 def _storm(port: int, bodies: list[dict[str, Any]], out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -140,14 +187,38 @@ def _storm(port: int, bodies: list[dict[str, Any]], out: mp.Queue) -> None:  # t
         limits = httpx.Limits(max_connections=100)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits,
                                      timeout=120) as client:
+            latencies: list[float] = []
+
+            retries = 0
+
+            async def one(body: dict[str, Any]) -> httpx.Response | None:
+                # A dropped connection is retried with the same body: every storm request
+                # carries an idempotency key, so a retry is what a real client would do.
+                nonlocal retries
+                started = time.perf_counter()
+                for attempt in range(3):
+                    try:
+                        response = await client.post("/graphql", json=body, headers=headers)
+                    except httpx.TransportError:
+                        retries += attempt < 2
+                        continue
+                    latencies.append(time.perf_counter() - started)
+                    return response
+                return None
+
             began = time.perf_counter()
-            responses = await asyncio.gather(*(
-                client.post("/graphql", json=b, headers=headers) for b in bodies
-            ))
+            responses = await asyncio.gather(*(one(b) for b in bodies))
             elapsed = time.perf_counter() - began
-        wins = sum(1 for r in responses
-                   if r.status_code == 200 and not r.json()["data"]["redeemStack"]["errors"])
-        return {"seconds": elapsed, "wins": wins, "attempts": len(bodies)}
+        ok = [r for r in responses
+              if r is not None and r.status_code == 200 and r.json().get("data")]
+        wins = sum(1 for r in ok if not r.json()["data"]["redeemStack"]["errors"])
+        latencies = sorted(latencies) or [float("nan")]
+        return {"seconds": elapsed, "wins": wins, "attempts": len(bodies),
+                "errors": len(bodies) - len(ok), "retries": retries,
+                "rps": len(bodies) / elapsed,
+                "p50": latencies[len(latencies) // 2] * 1000,
+                "p95": latencies[int(len(latencies) * 0.95)] * 1000,
+                "p99": latencies[int(len(latencies) * 0.99)] * 1000}
 
     out.put(asyncio.run(main()))
 
@@ -156,8 +227,6 @@ def storm(port: int, bodies: list[dict[str, Any]]) -> dict[str, Any]:
     queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     proc = mp.Process(target=_storm, args=(port, bodies, queue))
     proc.start()
-    result = queue.get()
-    proc.join()
-    return result  # type: ignore[no-any-return]
+    return _collect(proc, queue)
 
 

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import stack_bench  # noqa: E402
-from harness import SECRET, drop_database, make_database  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/profile_w1.py`
 
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from bench import stack_bench  # noqa: E402
+from bench.harness import SECRET, drop_database, make_database  # noqa: E402
 
 
 async def main(url: str, rounds: int = 100) -> None:

@@ -11,6 +11,11 @@ and drives it over HTTP from a separate process:
 - W3: 500 concurrent redeemStack attempts on one code limited to 100 (exactly 100 must win),
   beside F-DB: the same lock-check-update-insert done by raw asyncpg / aiosqlite transactions.
 
+`measure(..., extras=True)` (what `python -m bench` calls) adds F-HTTP (bench/floor_app.py
+echoing W1's body), W1 and F-GQL with one client, the W3 replay storm (same bodies, same
+idempotency keys; rows are counted before and after), a 1-client redemption beside a 1-client
+raw transaction, and the server's peak RSS (VmHWM).
+
 PostgreSQL: PROMOGATE_BENCH_PG (default postgresql://postgres@127.0.0.1:5432/test) is the
 server; a database is created for the run and dropped after.
 """
@@ -27,16 +32,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/stack_bench.py`
 
-from harness import (  # noqa: E402
+from bench.harness import (  # noqa: E402
     PUBLISHABLE,
     SECRET,
     drive,
     drop_database,
     free_port,
     make_database,
+    peak_rss_kb,
+    start_floor_server,
     start_server,
+    stop_server,
     storm,
 )
 
@@ -106,7 +114,7 @@ async def _seed(url: str, promotions: int) -> Seeded:
     return Seeded(tier_id=tiers[promotions // 2].id, products=[p.id for p in products])
 
 
-async def _hot_code(url: str, code: str, limit: int) -> str:
+async def _hot_code(url: str, code: str, limit: int | None) -> str:
     import sqlalchemy as sa
 
     from app.db.ids import new_id
@@ -189,65 +197,199 @@ async def raw_drain_sqlite(path: str, voucher_id: str, attempts: int) -> dict[st
     return {"seconds": time.perf_counter() - began, "wins": wins}
 
 
+async def raw_single_pg(dsn: str, voucher_id: str, count: int) -> dict[str, Any]:
+    """One client, `count` sequential lock-check-update-insert transactions: ms per txn."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    times: list[float] = []
+    try:
+        for n in range(count):
+            started = time.perf_counter()
+            async with conn.transaction():
+                row = await conn.fetchrow(
+                    "SELECT redeemed_quantity, redemption_quantity FROM vouchers WHERE id = $1 "
+                    "FOR UPDATE", voucher_id)
+                if row["redemption_quantity"] is None or (
+                        row["redeemed_quantity"] < row["redemption_quantity"]):
+                    await conn.execute(
+                        "UPDATE vouchers SET redeemed_quantity = redeemed_quantity + 1 "
+                        "WHERE id = $1", voucher_id)
+                    await conn.execute(
+                        "INSERT INTO redemptions (id, project_id, result, status, "
+                        "related_object_type, voucher_id, amount, gift_credits, order_amount, "
+                        "metadata, created_at) SELECT $1, project_id, 'SUCCESS', 'SUCCEEDED', "
+                        "'voucher', id, 100, 0, 5000, '{}', now() FROM vouchers WHERE id = $2",
+                        f"r_one{n:022d}", voucher_id)
+            times.append(time.perf_counter() - started)
+    finally:
+        await conn.close()
+    return _latency(times)
+
+
+async def raw_single_sqlite(path: str, voucher_id: str, count: int) -> dict[str, Any]:
+    import aiosqlite
+
+    times: list[float] = []
+    async with aiosqlite.connect(path, isolation_level=None, timeout=60) as conn:
+        for n in range(count):
+            started = time.perf_counter()
+            await conn.execute("BEGIN IMMEDIATE")
+            cur = await conn.execute(
+                "SELECT redeemed_quantity, redemption_quantity FROM vouchers WHERE id = ?",
+                (voucher_id,))
+            done, limit = await cur.fetchone()  # type: ignore[misc]
+            if limit is None or done < limit:
+                await conn.execute(
+                    "UPDATE vouchers SET redeemed_quantity = redeemed_quantity + 1 WHERE id = ?",
+                    (voucher_id,))
+                await conn.execute(
+                    "INSERT INTO redemptions (id, project_id, result, status, "
+                    "related_object_type, voucher_id, amount, gift_credits, order_amount, "
+                    "metadata, created_at) SELECT ?, project_id, 'SUCCESS', 'SUCCEEDED', "
+                    "'voucher', id, 100, 0, 5000, '{}', CURRENT_TIMESTAMP FROM vouchers "
+                    "WHERE id = ?", (f"r_one{n:022d}", voucher_id))
+            await conn.execute("COMMIT")
+            times.append(time.perf_counter() - started)
+    return _latency(times)
+
+
+def _latency(times: list[float]) -> dict[str, Any]:
+    times.sort()
+    return {"requests": len(times), "rps": len(times) / sum(times),
+            "p50": times[len(times) // 2] * 1000, "p95": times[int(len(times) * 0.95)] * 1000,
+            "p99": times[int(len(times) * 0.99)] * 1000}
+
+
+async def redemption_counts(backend: str, raw: str, voucher_id: str) -> dict[str, int]:
+    """Rows in `redemptions` (all), SUCCESS rows for the voucher, its redeemed_quantity."""
+    sql = ["SELECT count(*) FROM redemptions",
+           "SELECT count(*) FROM redemptions WHERE voucher_id = {p} AND result = 'SUCCESS'",
+           "SELECT redeemed_quantity FROM vouchers WHERE id = {p}"]
+    values: list[int] = []
+    if backend == "postgresql":
+        import asyncpg
+
+        conn = await asyncpg.connect(raw)
+        try:
+            for n, q in enumerate(sql):
+                args = (voucher_id,) if n else ()
+                values.append(int(await conn.fetchval(q.format(p="$1"), *args)))
+        finally:
+            await conn.close()
+    else:
+        import aiosqlite
+
+        async with aiosqlite.connect(raw, timeout=60) as conn:
+            for n, q in enumerate(sql):
+                cur = await conn.execute(q.format(p="?"), (voucher_id,) if n else ())
+                values.append(int((await cur.fetchone())[0]))  # type: ignore[index]
+    return dict(zip(("rows", "successes", "redeemed_quantity"), values, strict=True))
+
+
 # --- the run ------------------------------------------------------------------------------
 
 VALIDATE = """query($i: StackInput!) { validateStack(input: $i) { valid order { totalAmount }
   redeemables { status } } }"""
 REDEEM = """mutation($i: RedeemStackInput!) { redeemStack(input: $i) {
   redemption { id } errors { code } } }"""
+TRIVIAL = {"query": "{ __typename }"}
 
 
-def run_backend(backend: str, seconds: float, promotions: int) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def cart_of(seeded: Seeded) -> dict[str, Any]:
+    return {"items": [{"productId": p, "quantity": 1 + n % 3}
+                      for n, p in enumerate(seeded.products)]}
+
+
+def w1_body(seeded: Seeded) -> dict[str, Any]:
+    return {"query": VALIDATE, "variables": {"i": {
+        "redeemables": [
+            {"object": "VOUCHER", "id": "TENOFF"},
+            {"object": "PROMOTION_TIER", "id": seeded.tier_id},
+            {"object": "VOUCHER", "id": "GIFTCARD", "gift": {"credits": 500}},
+        ],
+        "order": cart_of(seeded),
+    }}}
+
+
+def redeem_body(seeded: Seeded, code: str, key: str | None) -> dict[str, Any]:
+    i: dict[str, Any] = {"redeemables": [{"object": "VOUCHER", "id": code}],
+                         "order": cart_of(seeded)}
+    if key is not None:
+        i["idempotencyKey"] = key
+    return {"query": REDEEM, "variables": {"i": i}}
+
+
+def measure(backend: str, seconds: float, promotions: int = 1000, *, attempts: int = 500,
+            limit: int = 100, extras: bool = False) -> dict[str, Any]:
+    """One fresh database and one server process for F-GQL, W1 and W3, then F-DB.
+
+    With `extras`: F-HTTP (bench/floor_app.py echoing W1's body), W1 and the trivial query with
+    one client, the W3 replay storm (same bodies, same idempotency keys), a sequential
+    single-client redemption on an unlimited code beside the raw single transaction, and the
+    server's peak RSS.
+    """
+    out: dict[str, Any] = {"backend": backend, "promotions": promotions, "attempts": attempts,
+                           "limit": limit}
     with tempfile.TemporaryDirectory() as tmp:
         url, raw = make_database(backend, Path(tmp))
         try:
             seeded = asyncio.run(_seed(url, promotions))
+            body = w1_body(seeded)
+            if extras:
+                port = free_port()
+                floor_server = start_floor_server(port)
+                try:
+                    out["f_http"] = drive(port, body, seconds, 16)
+                finally:
+                    stop_server(floor_server)
             port = free_port()
             server = start_server(url, port)
             try:
-                floor = drive(port, {"query": "{ __typename }"}, seconds, 16)
-                cart = {"items": [{"productId": p, "quantity": 1 + n % 3}
-                                  for n, p in enumerate(seeded.products)]}
-                body = {"query": VALIDATE, "variables": {"i": {
-                    "redeemables": [
-                        {"object": "VOUCHER", "id": "TENOFF"},
-                        {"object": "PROMOTION_TIER", "id": seeded.tier_id},
-                        {"object": "VOUCHER", "id": "GIFTCARD", "gift": {"credits": 500}},
-                    ],
-                    "order": cart,
-                }}}
-                w1 = drive(port, body, seconds, 16)
-                rows.append({"workload": "F-GQL trivial query", "backend": backend, **floor})
-                rows.append({
-                    "workload": f"W1 validateStack 3 redeemables, 10 lines, {promotions} promos",
-                    "backend": backend, **w1, "ratio": w1["rps"] / floor["rps"],
-                    "target": ">= 0.50 of F-GQL",
-                })
-                asyncio.run(_hot_code(url, "HOT", 100))
-                bodies = [{"query": REDEEM, "variables": {"i": {
-                    "redeemables": [{"object": "VOUCHER", "id": "HOT"}], "order": cart,
-                    "idempotencyKey": f"k{n}",
-                }}} for n in range(500)]
-                w3 = storm(port, bodies)
+                out["f_gql"] = drive(port, TRIVIAL, seconds, 16)
+                out["w1"] = drive(port, body, seconds, 16)
+                if extras:
+                    out["f_gql_1"] = drive(port, TRIVIAL, seconds, 1)
+                    out["w1_1"] = drive(port, body, seconds, 1)
+                hot_id = asyncio.run(_hot_code(url, "HOT", limit))
+                bodies = [redeem_body(seeded, "HOT", f"k{n}") for n in range(attempts)]
+                out["w3"] = storm(port, bodies)
+                out["w3_counts"] = asyncio.run(redemption_counts(backend, raw, hot_id))
+                if extras:
+                    out["replay"] = storm(port, bodies)
+                    out["replay_counts"] = asyncio.run(redemption_counts(backend, raw, hot_id))
+                    asyncio.run(_hot_code(url, "SEQ", None))
+                    out["redeem_1"] = drive(port, redeem_body(seeded, "SEQ", None), seconds, 1)
+                    out["rss_kb"] = peak_rss_kb(server.pid)
             finally:
-                server.terminate()
-                server.wait(10)
-            raw_id = asyncio.run(_hot_code(url, "RAW", 100))
+                stop_server(server)
+            raw_id = asyncio.run(_hot_code(url, "RAW", limit))
             if backend == "postgresql":
-                floor_db = asyncio.run(raw_drain_pg(raw, raw_id, 500, 100))
+                out["f_db"] = asyncio.run(raw_drain_pg(raw, raw_id, attempts, limit))
             else:
-                floor_db = asyncio.run(raw_drain_sqlite(raw, raw_id, 500))
-            rows.append({"workload": "F-DB raw lock+update+insert x500", "backend": backend,
-                         **floor_db})
-            rows.append({
-                "workload": "W3 500 concurrent redeemStack, limit 100", "backend": backend,
-                **w3, "ratio": w3["seconds"] / floor_db["seconds"],
-                "target": "exactly 100 wins; <= 2x F-DB",
-            })
+                out["f_db"] = asyncio.run(raw_drain_sqlite(raw, raw_id, attempts))
+            if extras:
+                one_id = asyncio.run(_hot_code(url, "RAWONE", None))
+                single = raw_single_pg if backend == "postgresql" else raw_single_sqlite
+                out["f_db_1"] = asyncio.run(single(raw, one_id, 300))
         finally:
             drop_database(backend, raw)
-    return rows
+    return out
+
+
+def run_backend(backend: str, seconds: float, promotions: int) -> list[dict[str, Any]]:
+    m = measure(backend, seconds, promotions)
+    floor, w1, w3, floor_db = m["f_gql"], m["w1"], m["w3"], m["f_db"]
+    return [
+        {"workload": "F-GQL trivial query", "backend": backend, **floor},
+        {"workload": f"W1 validateStack 3 redeemables, 10 lines, {promotions} promos",
+         "backend": backend, **w1, "ratio": w1["rps"] / floor["rps"],
+         "target": ">= 0.50 of F-GQL"},
+        {"workload": "F-DB raw lock+update+insert x500", "backend": backend, **floor_db},
+        {"workload": "W3 500 concurrent redeemStack, limit 100", "backend": backend,
+         **w3, "ratio": w3["seconds"] / floor_db["seconds"],
+         "target": "exactly 100 wins; <= 2x F-DB"},
+    ]
 
 
 def main() -> None:
@@ -262,7 +404,7 @@ def main() -> None:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     rows = [row for b in backends for row in run_backend(b, seconds, args.promotions)]
     for row in rows:
-        if "rps" in row:
+        if "wins" not in row:
             line = (f"{row['workload']:<58} {row['backend']:<10} {row['rps']:8.1f} req/s  "
                     f"p50 {row['p50']:6.1f} ms  p95 {row['p95']:6.1f}  p99 {row['p99']:6.1f}  "
                     f"errors {row['errors']}")

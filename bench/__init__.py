@@ -1,0 +1,1 @@
+"""Promogate benchmarks: `python -m bench` runs every workload beside its floors (see README)."""
