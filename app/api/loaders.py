@@ -114,21 +114,15 @@ class Loaders:
 
     @property
     def skus_of_product(self) -> DataLoader:
-        """`SkusByProductIdLoader`."""
+        """`SkusByProductIdLoader`, oldest first."""
+        return self.many_by(Sku, "product_id")
 
-        async def batch(product_ids: list[str]) -> list[list[Sku]]:
-            stmt = (
-                sa.select(Sku)
-                .where(Sku.project_id == self._require(), Sku.product_id.in_(product_ids))  # type: ignore[attr-defined]
-                .order_by(Sku.id)
-            )
-            grouped: dict[str, list[Sku]] = defaultdict(list)
-            async with self._db.read() as session:
-                for sku in (await session.execute(stmt)).scalars():
-                    grouped[sku.product_id].append(sku)
-            return [grouped[i] for i in product_ids]
-
-        return self._loader("skus_of_product", batch)
+    async def optional(self, model: type[M], id_: object | None) -> M | None:
+        """The row with this id, or None when there is no id (or no such row here)."""
+        if id_ is None:
+            return None
+        row: M | None = await self.by_id(model).load(str(id_))
+        return row
 
     def _require(self) -> str:
         if self._project_id is None:

@@ -17,6 +17,8 @@ from app.api.context import Context
 from app.api.customers import Customer, UpsertCustomerInput, upsert_data
 from app.api.errors import UserError, mutation_call, query_call
 from app.api.relay import Connection, Node, connection, decode_cursor
+from app.db import catalog as catalog_tables
+from app.db import customers as customer_tables
 from app.db import orders as tables
 from app.services import lookup
 from app.services import orders as service
@@ -62,16 +64,12 @@ class OrderItem:
 
     @strawberry.field
     async def product(self, info: Info[Context, None]) -> Product | None:
-        if self.product_id is None:
-            return None
-        row = await info.context.loaders.product.load(str(self.product_id))
+        row = await info.context.loaders.optional(catalog_tables.Product, self.product_id)
         return Product.from_row(row) if row else None
 
     @strawberry.field
     async def sku(self, info: Info[Context, None]) -> Sku | None:
-        if self.sku_id is None:
-            return None
-        row = await info.context.loaders.sku.load(str(self.sku_id))
+        row = await info.context.loaders.optional(catalog_tables.Sku, self.sku_id)
         return Sku.from_row(row) if row else None
 
 
@@ -109,9 +107,7 @@ class Order(Node):
 
     @strawberry.field
     async def customer(self, info: Info[Context, None]) -> Customer | None:
-        if self.customer_id is None:
-            return None
-        row = await info.context.loaders.customer.load(str(self.customer_id))
+        row = await info.context.loaders.optional(customer_tables.Customer, self.customer_id)
         return Customer.from_row(row) if row else None
 
     @strawberry.field(description="Redemptions made with this order (parents and children)")

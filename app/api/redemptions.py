@@ -24,6 +24,8 @@ from app.api.validation import (
     request_error,
     stack_request,
 )
+from app.db import customers as customer_tables
+from app.db import orders as order_tables
 from app.db import redemptions as tables
 from app.services import lookup, stack
 from app.services import redemptions as service
@@ -107,23 +109,17 @@ class Redemption(Node):
 
     @strawberry.field
     async def customer(self, info: Info[Context, None]) -> Customer | None:
-        if self.customer_id is None:
-            return None
-        row = await info.context.loaders.customer.load(str(self.customer_id))
+        row = await info.context.loaders.optional(customer_tables.Customer, self.customer_id)
         return Customer.from_row(row) if row else None
 
     @strawberry.field
     async def order(self, info: Info[Context, None]) -> Order | None:
-        if self.order_id is None:
-            return None
-        row = await info.context.loaders.order.load(str(self.order_id))
+        row = await info.context.loaders.optional(order_tables.Order, self.order_id)
         return Order.from_row(row) if row else None
 
     @strawberry.field
     async def parent(self, info: Info[Context, None]) -> Redemption | None:
-        if self.parent_id is None:
-            return None
-        row = await info.context.loaders.by_id(tables.Redemption).load(str(self.parent_id))
+        row = await info.context.loaders.optional(tables.Redemption, self.parent_id)
         return Redemption.from_row(row) if row else None
 
     @strawberry.field(description="The stacked child redemptions of a parent")
