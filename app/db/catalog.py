@@ -309,45 +309,61 @@ async def static_members(
     return list((await session.execute(stmt)).scalars())
 
 
+async def auto_collections(
+    session: AsyncSession, project_id: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """The project's AUTO_UPDATE collections as (id, filter), in id order."""
+    stmt = (
+        sa.select(ProductCollection.id, ProductCollection.filter)
+        .where(
+            ProductCollection.project_id == project_id,
+            ProductCollection.type == CollectionType.AUTO_UPDATE,
+        )
+        .order_by(ProductCollection.id)
+    )
+    return [(id_, dict(spec or {})) for id_, spec in (await session.execute(stmt)).all()]
+
+
 async def collections_of_products(
-    session: AsyncSession, project_id: str, product_ids: list[str], sku_ids: list[str]
+    session: AsyncSession, project_id: str, product_ids: list[str], sku_ids: list[str],
+    autos: Sequence[tuple[str, dict[str, Any]]] | None = None,
 ) -> dict[str, set[str]]:
-    """For order lines: which collections each product / SKU id belongs to (batched)."""
+    """For order lines: which collections each product / SKU id belongs to, in one statement
+    (static memberships UNION ALL each AUTO_UPDATE filter applied to the products).
+
+    `autos` is the project's AUTO_UPDATE collections (`auto_collections`) when the caller
+    keeps them cached; without it they are read first."""
     found: dict[str, set[str]] = {}
     if not product_ids and not sku_ids:
         return found
-    stmt = sa.select(
-        ProductCollectionMember.collection_id,
-        ProductCollectionMember.product_id,
-        ProductCollectionMember.sku_id,
-    ).where(
-        ProductCollectionMember.project_id == project_id,
-        sa.or_(
-            ProductCollectionMember.product_id.in_(product_ids),  # type: ignore[union-attr]
-            ProductCollectionMember.sku_id.in_(sku_ids),  # type: ignore[union-attr]
-        ),
-    )
-    for collection_id, product_id, sku_id in (await session.execute(stmt)).all():
-        found.setdefault(product_id or sku_id, set()).add(collection_id)
-    if product_ids:
+    if autos is None and product_ids:
+        autos = await auto_collections(session, project_id)
+    member = ProductCollectionMember
+    selects: list[Any] = [
+        sa.select(
+            member.collection_id.label("collection_id"),  # type: ignore[attr-defined]
+            sa.func.coalesce(member.product_id, member.sku_id).label("member_id"),
+        ).where(
+            member.project_id == project_id,
+            sa.or_(
+                member.product_id.in_(product_ids),  # type: ignore[union-attr]
+                member.sku_id.in_(sku_ids),  # type: ignore[union-attr]
+            ),
+        )
+    ]
+    if product_ids and autos:
         dialect = session.get_bind().dialect.name
-        autos = (
-            await session.execute(
-                sa.select(ProductCollection).where(
-                    ProductCollection.project_id == project_id,
-                    ProductCollection.type == CollectionType.AUTO_UPDATE,
-                )
-            )
-        ).scalars()
-        selects = [
-            sa.select(sa.literal(collection.id).label("collection_id"), Product.id).where(
+        selects += [
+            sa.select(
+                sa.literal(collection_id).label("collection_id"), Product.id.label("member_id")
+            ).where(
                 Product.project_id == project_id,
                 Product.id.in_(product_ids),  # type: ignore[attr-defined]
-                filter_clause(dialect, collection.filter or {}),
+                filter_clause(dialect, spec),
             )
-            for collection in autos
+            for collection_id, spec in autos
         ]
-        if selects:
-            for collection_id, product_id in (await session.execute(sa.union_all(*selects))).all():
-                found.setdefault(product_id, set()).add(collection_id)
+    stmt = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    for collection_id, member_id in (await session.execute(stmt)).all():
+        found.setdefault(member_id, set()).add(collection_id)
     return found

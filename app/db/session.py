@@ -93,9 +93,16 @@ class Database:
         return self.dialect == "sqlite"
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A read-only unit of work; its transaction is rolled back at the end."""
+    async def read(self, *, consistent: bool = False) -> AsyncIterator[AsyncSession]:
+        """A read-only unit of work; its transaction is rolled back at the end.
+
+        `consistent`: every statement sees one snapshot (REPEATABLE READ on PostgreSQL; an
+        SQLite read transaction always does), for decisions taken on several reads at once."""
         async with self._reader() as session:
+            if consistent and not self.is_sqlite:
+                await session.connection(
+                    execution_options={"isolation_level": "REPEATABLE READ"}
+                )
             yield session
 
     @asynccontextmanager

@@ -1,6 +1,6 @@
 """A per-project catalog version, bumped in the same transaction as any change that can alter
-what qualification would offer (campaigns, tiers, stacks, vouchers, rules, categories,
-stacking rules).
+what qualification or validation would compute from cached definitions (campaigns, tiers,
+stacks, vouchers, rules, categories, stacking rules, AUTO_UPDATE collection filters).
 
 Caches of compiled candidates (in every process) compare it on each call, so one indexed
 read tells them whether to rebuild. The bump is automatic: ORM flushes and Core UPDATE /
@@ -17,6 +17,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.db.campaigns import Campaign, PromotionStack, PromotionTier
+from app.db.catalog import ProductCollection
 from app.db.categories import Category
 from app.db.projects import Project
 from app.db.redemptions import StackingRulesRecord
@@ -25,7 +26,7 @@ from app.db.vouchers import Voucher
 
 WATCHED: tuple[type, ...] = (
     Campaign, PromotionTier, PromotionStack, Voucher, ValidationRule, ValidationRuleAssignment,
-    Category, StackingRulesRecord,
+    Category, StackingRulesRecord, ProductCollection,
 )
 WATCHED_TABLES = {model.__table__.name: model for model in WATCHED}  # type: ignore[attr-defined]
 COUNTERS = {

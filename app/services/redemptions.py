@@ -437,6 +437,39 @@ def _request_payload(request: snapshot.StackRequest, order_status: str | None) -
     return {"request": to_json(request), "status": order_status}
 
 
+async def _refuse_early(
+    db: Database, project_id: str, request: snapshot.StackRequest, key: str | None,
+    digest: str, now: datetime,
+) -> RedeemOutcome | None:
+    """Record a redemption that would spend nothing without waiting for any lock.
+
+    A read-only evaluation on one consistent snapshot decides it: if nothing could be spent
+    there, the attempt is a FAILURE serialised at that snapshot (a later state can only be
+    judged by a later attempt). This keeps the losers of a hot code (a drained limit, a spent
+    balance) out of the queue for the voucher's row lock; anything that might succeed is
+    left to the locked path, which evaluates again under the locks. Returns None then."""
+    async with db.read(consistent=True) as session:
+        if key is not None and await session.get(
+            IdempotencyRecord, (project_id, "redeemStack", key)
+        ) is not None:
+            return None  # the locked path replays it (or refuses a reused key)
+        loaded = await load_checked(
+            session, project_id, request, now=now, mode=engine.Mode.REDEEM
+        )
+    result = run_engine(loaded)
+    if _spent(loaded, result):
+        return None
+    as_json = to_json(result)
+    async with db.write() as session:
+        stored = await _claim(session, project_id, "redeemStack", key, digest)
+        if stored is not None:
+            return await _replay_redeem(session, project_id, stored)
+        outcome = await _record_failure(session, project_id, loaded, result, request, now, as_json)
+        await session.flush()
+        await _remember(session, project_id, "redeemStack", key, outcome.stored())
+        return outcome
+
+
 async def redeem_stack(
     db: Database, project_id: str, request: snapshot.StackRequest, *,
     idempotency_key: str | None = None, clock: Clock = utc_now,
@@ -445,6 +478,9 @@ async def redeem_stack(
 
     async def attempt() -> RedeemOutcome:
         now = clock()
+        early = await _refuse_early(db, project_id, request, idempotency_key, digest, now)
+        if early is not None:
+            return early
         async with db.write() as session:
             stored = await _claim(session, project_id, "redeemStack", idempotency_key, digest)
             if stored is not None:

@@ -6,7 +6,9 @@ transaction, with the spent rows locked first). Nothing here writes.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import dataclasses
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import engine
 from app.db import repository
 from app.db.campaigns import Campaign, PromotionStack, PromotionTier
-from app.db.catalog import Product, Sku, catalog_for_lines, collections_of_products
+from app.db.catalog import (
+    Product,
+    Sku,
+    auto_collections,
+    catalog_for_lines,
+    collections_of_products,
+)
 from app.db.categories import Category
 from app.db.customers import Customer
 from app.db.orders import Order, OrderItem, items_of_orders
@@ -115,7 +123,7 @@ class StackRequest:
 
 @dataclass
 class Snapshot:
-    project: Project
+    time_zone: str
     stacking_raw: dict[str, Any]
     stacking: engine.StackingRules
     vouchers: dict[str, Voucher]  # by voucher id
@@ -412,7 +420,8 @@ async def _reservations(
 # --- order and customer -------------------------------------------------------------------
 
 async def _engine_items(
-    session: AsyncSession, project_id: str, items: Sequence[ItemRef]
+    session: AsyncSession, project_id: str, items: Sequence[ItemRef],
+    autos: Sequence[tuple[str, dict[str, Any]]] | None = None,
 ) -> tuple[engine.OrderItem, ...]:
     """Order lines with catalog data filled in (batched); unknown catalog ids are errors."""
     catalog = await catalog_for_lines(session, project_id, items)
@@ -440,6 +449,7 @@ async def _engine_items(
         session, project_id,
         [p.id for _, p, _ in resolved if p is not None],
         [s.id for _, _, s in resolved if s is not None],
+        autos,
     )
     lines = []
     for item, product, sku in resolved:
@@ -475,7 +485,8 @@ def _stored_item(row: OrderItem) -> ItemRef:
 
 
 async def load_order(
-    session: AsyncSession, project_id: str, ref: OrderRef | None
+    session: AsyncSession, project_id: str, ref: OrderRef | None,
+    autos: Sequence[tuple[str, dict[str, Any]]] | None = None,
 ) -> tuple[Order | None, engine.Order]:
     row: Order | None = None
     if ref is not None and (ref.id or ref.source_id):
@@ -498,7 +509,7 @@ async def load_order(
     metadata = dict(row.metadata_) if row is not None else {}
     metadata.update((ref.metadata or {}) if ref is not None else {})
     return row, engine.Order(
-        items=await _engine_items(session, project_id, items),
+        items=await _engine_items(session, project_id, items, autos),
         amount=amount,
         id=row.id if row else (ref.id if ref else None),
         source_id=(ref.source_id if ref else None) or (row.source_id if row else None),
@@ -533,7 +544,282 @@ async def load_customer(
     )
 
 
+# --- cached definitions -------------------------------------------------------------------
+# Validation (and the read-only pre-check of a redemption) does not re-read a project's
+# campaigns, tiers, stacks, rules, categories, stacking rules and AUTO_UPDATE collections on
+# every request: they are kept per process, per project, keyed by `projects.catalog_version`,
+# which app/db/versioning.py bumps in the same transaction as any change to them. One indexed
+# read of that version per request tells whether the entry still holds. What moves with every
+# redemption (voucher counters and balances, reservations, redemption counts, campaign
+# totals) is always read live. Spending transactions (lock=True) never use the cache: they
+# read and lock the rows they spend.
+
+CACHE_PROJECTS = 256
+CACHE_VOUCHERS = 20_000  # compiled voucher definitions per project (LRU)
+CACHE_ROWS = 100_000  # tier/stack/campaign/category ids per project before the entry resets
+
+
+@dataclass
+class Definitions:
+    """One project's definitions at one catalog version; filled lazily, batch by batch."""
+
+    version: int
+    stacking_raw: dict[str, Any] | None = None
+    stacking: engine.StackingRules | None = None
+    autos: list[tuple[str, dict[str, Any]]] | None = None
+    campaigns: dict[str, Campaign | None] = field(default_factory=dict)
+    tiers: dict[str, PromotionTier | None] = field(default_factory=dict)
+    stacks: dict[str, PromotionStack | None] = field(default_factory=dict)
+    categories: dict[str, Category | None] = field(default_factory=dict)
+    rules: dict[str, list[ValidationRule]] = field(default_factory=dict)  # campaign/tier id
+    tier_defs: dict[str, engine.Redeemable] = field(default_factory=dict)
+    voucher_defs: OrderedDict[str, engine.Redeemable] = field(default_factory=OrderedDict)
+
+    def oversized(self) -> bool:
+        return len(self.tiers) + len(self.stacks) + len(self.campaigns) + len(
+            self.categories) > CACHE_ROWS
+
+
+class DefinitionCache:
+    def __init__(self, capacity: int = CACHE_PROJECTS) -> None:
+        self._entries: OrderedDict[str, Definitions] = OrderedDict()
+        self._lock = threading.Lock()
+        self._capacity = capacity
+        self.misses = 0  # entries (re)started: tests count them
+
+    def entry(self, project_id: str, version: int) -> Definitions:
+        """The shared entry for this version; a private one for a reader that saw an older
+        version than the cache already holds (it must not replace the newer entry)."""
+        with self._lock:
+            current = self._entries.get(project_id)
+            if current is not None and current.version == version and not current.oversized():
+                self._entries.move_to_end(project_id)
+                return current
+            if current is not None and current.version > version:
+                return Definitions(version)
+            self.misses += 1
+            fresh = self._entries[project_id] = Definitions(version)
+            self._entries.move_to_end(project_id)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+            return fresh
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+CACHE = DefinitionCache()
+
+
 # --- the loader ---------------------------------------------------------------------------
+
+@dataclass
+class _Rows:
+    """What both loaders hand to the assembly: rows by id, and where to keep definitions."""
+
+    time_zone: str
+    stacking_raw: dict[str, Any]
+    stacking: engine.StackingRules
+    vouchers: dict[str, Voucher]  # by code and by id
+    stacks: dict[str, PromotionStack | None]
+    tiers: dict[str, PromotionTier | None]
+    campaigns: dict[str, Campaign | None]
+    categories: dict[str, Category | None]
+    rules: dict[str, list[ValidationRule]]
+    voucher_rules: dict[str, list[ValidationRule]]
+    tier_defs: dict[str, engine.Redeemable]
+    voucher_defs: dict[str, engine.Redeemable]
+    reserved: dict[str, tuple[int, int]] | None  # None: read after the definitions
+    autos: list[tuple[str, dict[str, Any]]] | None
+    live_campaigns: bool  # campaign rows carry live counters (locked path)
+
+
+def _tier_ids(refs: Sequence[RedeemableRef], stacks: Mapping[str, PromotionStack | None]) -> (
+    list[str]
+):
+    ids = [r.id for r in refs if r.object is engine.RedeemableObject.PROMOTION_TIER]
+    ids += [t for s in stacks.values() if s is not None for t in s.tier_ids]
+    return _chunks(ids)
+
+
+def _campaign_ids(
+    vouchers: Iterable[Voucher], tiers: Iterable[PromotionTier | None],
+    stacks: Iterable[PromotionStack | None],
+) -> list[str]:
+    ids = [v.campaign_id for v in vouchers if v.campaign_id]
+    ids += [t.campaign_id for t in tiers if t is not None]
+    ids += [s.campaign_id for s in stacks if s is not None]
+    return _chunks(ids)
+
+
+def _category_ids(*groups: Iterable[Any]) -> list[str]:
+    return _chunks([row.category_id for group in groups for row in group
+                    if row is not None and row.category_id])
+
+
+async def _locked_rows(
+    session: AsyncSession, project_id: str, refs: Sequence[RedeemableRef]
+) -> _Rows:
+    """Spending path: every row read fresh; vouchers, tiers, campaigns locked in that order."""
+    project = await session.get(Project, project_id)
+    assert project is not None
+    stacking_raw, stacking = await load_stacking_rules(session, project_id)
+    stack_ids = [r.id for r in refs if r.object is engine.RedeemableObject.PROMOTION_STACK]
+    found_stacks = await _rows_by_id(session, PromotionStack, project_id, stack_ids, lock=False)
+    stacks: dict[str, PromotionStack | None] = {s: found_stacks.get(s) for s in stack_ids}
+    voucher_names = [r.id for r in refs if r.object is engine.RedeemableObject.VOUCHER]
+    vouchers = await _vouchers(session, project_id, voucher_names, lock=True)
+    tier_ids = _tier_ids(refs, stacks)
+    found_tiers = await _rows_by_id(session, PromotionTier, project_id, tier_ids, lock=True)
+    tiers: dict[str, PromotionTier | None] = {t: found_tiers.get(t) for t in tier_ids}
+    campaign_ids = _campaign_ids(vouchers.values(), tiers.values(), stacks.values())
+    found_campaigns = await _rows_by_id(session, Campaign, project_id, campaign_ids, lock=True)
+    campaigns: dict[str, Campaign | None] = {c: found_campaigns.get(c) for c in campaign_ids}
+    owners = _chunks([v.id for v in vouchers.values()] + list(found_tiers) + list(found_campaigns))
+    rules = await _rules_for(session, project_id, owners)
+    category_ids = _category_ids(vouchers.values(), tiers.values(), stacks.values(),
+                                 campaigns.values())
+    found_categories = await _rows_by_id(session, Category, project_id, category_ids, lock=False)
+    return _Rows(
+        time_zone=project.time_zone, stacking_raw=stacking_raw, stacking=stacking,
+        vouchers=vouchers, stacks=stacks, tiers=tiers, campaigns=campaigns,
+        categories={c: found_categories.get(c) for c in category_ids},
+        rules=rules, voucher_rules=rules, tier_defs={}, voucher_defs={}, reserved=None,
+        autos=None, live_campaigns=True,
+    )
+
+
+async def _head_and_vouchers(
+    session: AsyncSession, project_id: str, wanted: list[str], now: datetime,
+    own_session: str | None,
+) -> tuple[Any, dict[str, Voucher], dict[str, tuple[int, int]]]:
+    """In one statement: the project's time zone and catalog version, and the vouchers named
+    by code or id with other sessions' live holds on them."""
+    head = [Project.time_zone, Project.catalog_version]
+    if not wanted:
+        row = (await session.execute(sa.select(*head).where(Project.id == project_id))).one()
+        return row, {}, {}
+    holds = [
+        SessionReservation.project_id == project_id,
+        SessionReservation.voucher_id == Voucher.id,
+        SessionReservation.expires_at > now,
+    ]
+    if own_session is not None:
+        holds.append(SessionReservation.session_key != own_session)
+    uses = sa.select(sa.func.count()).where(*holds).scalar_subquery()
+    credits = sa.select(
+        sa.func.coalesce(sa.func.sum(SessionReservation.gift_credits), 0)
+    ).where(*holds).scalar_subquery()
+    named = sa.and_(
+        Voucher.project_id == Project.id,
+        sa.or_(Voucher.code.in_(wanted), Voucher.id.in_(wanted)),  # type: ignore[attr-defined]
+    )
+    stmt = (
+        sa.select(*head, Voucher, uses.label("held_uses"), credits.label("held_credits"))
+        .select_from(Project)
+        .outerjoin(Voucher, named)
+        .where(Project.id == project_id)
+        .order_by(Voucher.id)
+    )
+    found: dict[str, Voucher] = {}
+    reserved: dict[str, tuple[int, int]] = {}
+    rows = (await session.execute(stmt)).all()
+    for _, _, voucher, held_uses, held_credits in rows:
+        if voucher is None:
+            continue
+        found[voucher.code] = voucher
+        found[voucher.id] = voucher
+        if held_uses:
+            reserved[voucher.id] = (int(held_uses), int(held_credits or 0))
+    return rows[0], found, reserved
+
+
+async def _cached_rows(
+    session: AsyncSession, project_id: str, request: StackRequest, now: datetime
+) -> _Rows:
+    """Read path: one statement for the catalog version and the vouchers with their holds,
+    then only what the project's cached definitions lack (nothing, once warm).
+
+    The version is read with (not before) the vouchers, so a voucher definition compiled
+    here may be newer than the entry's version, never older: an entry only ever holds
+    definitions at least as new as its version."""
+    refs = request.redeemables
+    voucher_names = [r.id for r in refs if r.object is engine.RedeemableObject.VOUCHER]
+    head, vouchers, reserved = await _head_and_vouchers(
+        session, project_id, voucher_names, now, request.session_key
+    )
+    cached = CACHE.entry(project_id, head.catalog_version)
+    if cached.stacking is None:
+        cached.stacking_raw, cached.stacking = await load_stacking_rules(session, project_id)
+    if cached.autos is None and request.order is not None:
+        cached.autos = await auto_collections(session, project_id)
+
+    stack_ids = _chunks([r.id for r in refs if r.object is engine.RedeemableObject.PROMOTION_STACK])
+    missing = [s for s in stack_ids if s not in cached.stacks]
+    if missing:
+        found = await _rows_by_id(session, PromotionStack, project_id, missing, lock=False)
+        cached.stacks.update({s: found.get(s) for s in missing})
+    stacks = {s: cached.stacks[s] for s in stack_ids}
+    tier_ids = _tier_ids(refs, stacks)
+    missing = [t for t in tier_ids if t not in cached.tiers]
+    if missing:
+        found = await _rows_by_id(session, PromotionTier, project_id, missing, lock=False)
+        cached.tiers.update({t: found.get(t) for t in missing})
+    tiers = {t: cached.tiers[t] for t in tier_ids}
+    campaign_ids = _campaign_ids(vouchers.values(), tiers.values(), stacks.values())
+    missing = [c for c in campaign_ids if c not in cached.campaigns]
+    if missing:
+        found = await _rows_by_id(session, Campaign, project_id, missing, lock=False)
+        cached.campaigns.update({c: found.get(c) for c in missing})
+    campaigns = {c: cached.campaigns[c] for c in campaign_ids}
+
+    # Rules: campaigns' and tiers' are cached; a voucher's own only until its definition is.
+    uncompiled = _chunks([v.id for v in vouchers.values() if v.id not in cached.voucher_defs])
+    owners = [c for c in campaign_ids if campaigns[c] is not None and c not in cached.rules]
+    owners += [t for t in tier_ids if tiers[t] is not None and t not in cached.rules]
+    voucher_rules: dict[str, list[ValidationRule]] = {}
+    if owners or uncompiled:
+        found_rules = await _rules_for(session, project_id, _chunks(owners + uncompiled))
+        cached.rules.update({o: found_rules.get(o, []) for o in owners})
+        voucher_rules = {v: found_rules.get(v, []) for v in uncompiled}
+    category_ids = _category_ids(
+        [v for v in vouchers.values() if v.id in uncompiled], tiers.values(), stacks.values(),
+        campaigns.values(),
+    )
+    missing = [c for c in category_ids if c not in cached.categories]
+    if missing:
+        found = await _rows_by_id(session, Category, project_id, missing, lock=False)
+        cached.categories.update({c: found.get(c) for c in missing})
+    assert cached.stacking_raw is not None and cached.stacking is not None
+    return _Rows(
+        time_zone=head.time_zone, stacking_raw=cached.stacking_raw, stacking=cached.stacking,
+        vouchers=vouchers, stacks=stacks, tiers=tiers, campaigns=campaigns,
+        categories=cached.categories, rules=cached.rules, voucher_rules=voucher_rules,
+        tier_defs=cached.tier_defs, voucher_defs=cached.voucher_defs, reserved=reserved,
+        autos=cached.autos, live_campaigns=False,
+    )
+
+
+def _remember_voucher(defs: dict[str, engine.Redeemable], key: str,
+                      value: engine.Redeemable) -> None:
+    defs[key] = value
+    if isinstance(defs, OrderedDict):
+        defs.move_to_end(key)
+        while len(defs) > CACHE_VOUCHERS:
+            defs.popitem(last=False)
+
+
+async def _campaign_totals(
+    session: AsyncSession, campaign_ids: list[str]
+) -> dict[str, tuple[int, int]]:
+    if not campaign_ids:
+        return {}
+    stmt = sa.select(Campaign.id, Campaign.orders_amount, Campaign.discounted_amount).where(
+        Campaign.id.in_(campaign_ids)  # type: ignore[attr-defined]
+    )
+    return {c: (int(o), int(d)) for c, o, d in (await session.execute(stmt)).all()}
+
 
 async def load(
     session: AsyncSession,
@@ -544,56 +830,50 @@ async def load(
     mode: engine.Mode,
     lock: bool = False,
 ) -> Snapshot:
-    project = await session.get(Project, project_id)
-    assert project is not None
-    stacking_raw, stacking = await load_stacking_rules(session, project_id)
     refs = request.redeemables
-
-    voucher_names = [r.id for r in refs if r.object is engine.RedeemableObject.VOUCHER]
-    stack_ids = [r.id for r in refs if r.object is engine.RedeemableObject.PROMOTION_STACK]
-    stacks = await _rows_by_id(session, PromotionStack, project_id, stack_ids, lock=False)
-    tier_ids = [r.id for r in refs if r.object is engine.RedeemableObject.PROMOTION_TIER]
-    tier_ids += [t for s in stacks.values() for t in s.tier_ids]
-
-    # Locks in a fixed order: vouchers, then tiers, then campaigns (each by id).
-    vouchers = await _vouchers(session, project_id, voucher_names, lock=lock)
-    tiers = await _rows_by_id(session, PromotionTier, project_id, tier_ids, lock=lock)
-    campaign_ids = [v.campaign_id for v in vouchers.values() if v.campaign_id]
-    campaign_ids += [t.campaign_id for t in tiers.values()]
-    campaign_ids += [s.campaign_id for s in stacks.values()]
-    campaigns = await _rows_by_id(session, Campaign, project_id, campaign_ids, lock=lock)
+    rows = (
+        await _locked_rows(session, project_id, refs) if lock
+        else await _cached_rows(session, project_id, request, now)
+    )
+    vouchers, tiers, campaigns = rows.vouchers, rows.tiers, rows.campaigns
 
     customer_row, customer = await load_customer(session, project_id, request.customer, lock=lock)
-    order_row, order = await load_order(session, project_id, request.order)
-
-    owners = [v.id for v in vouchers.values()] + list(tiers) + list(campaigns)
-    rules = await _rules_for(session, project_id, _chunks(owners))
-    category_ids = [x.category_id for x in [*vouchers.values(), *tiers.values(), *stacks.values()]]
-    category_ids += [c.category_id for c in campaigns.values()]
-    categories = await _rows_by_id(session, Category, project_id, category_ids, lock=False)
+    order_row, order = await load_order(session, project_id, request.order, rows.autos)
 
     def category_of(row: Any, campaign: Campaign | None) -> Category | None:
         key = row.category_id or (campaign.category_id if campaign else None)
-        return categories.get(key) if key else None
+        return rows.categories.get(key) if key else None
 
     def voucher_def(name: str) -> engine.Redeemable:
         voucher = vouchers.get(name)
         if voucher is None:
             return not_found(engine.RedeemableObject.VOUCHER, name)
-        campaign = campaigns.get(voucher.campaign_id) if voucher.campaign_id else None
-        owned = rules.get(voucher.campaign_id or "", []) + rules.get(voucher.id, [])
-        return voucher_definition(name, voucher, campaign, owned, category_of(voucher, campaign))
+        definition = rows.voucher_defs.get(voucher.id)
+        if definition is None:
+            campaign = campaigns.get(voucher.campaign_id) if voucher.campaign_id else None
+            owned = rows.rules.get(voucher.campaign_id or "", []) + rows.voucher_rules.get(
+                voucher.id, [])
+            definition = voucher_definition(
+                voucher.id, voucher, campaign, owned, category_of(voucher, campaign)
+            )
+            _remember_voucher(rows.voucher_defs, voucher.id, definition)
+        return definition if name == voucher.id else dataclasses.replace(definition, id=name)
 
     def tier_def(name: str) -> engine.Redeemable:
+        definition = rows.tier_defs.get(name)
+        if definition is not None:
+            return definition
         tier = tiers.get(name)
         if tier is None:
             return not_found(engine.RedeemableObject.PROMOTION_TIER, name)
         campaign = campaigns.get(tier.campaign_id)
-        owned = rules.get(tier.campaign_id, []) + rules.get(tier.id, [])
-        return tier_definition(name, tier, campaign, owned, category_of(tier, campaign))
+        owned = rows.rules.get(tier.campaign_id, []) + rows.rules.get(tier.id, [])
+        definition = tier_definition(name, tier, campaign, owned, category_of(tier, campaign))
+        rows.tier_defs[name] = definition
+        return definition
 
     def stack_def(name: str) -> engine.Redeemable:
-        stack = stacks.get(name)
+        stack = rows.stacks.get(name)
         if stack is None:
             return not_found(engine.RedeemableObject.PROMOTION_STACK, name)
         campaign = campaigns.get(stack.campaign_id)
@@ -610,6 +890,7 @@ async def load(
     definitions_: list[engine.Redeemable] = []
     resolved: list[tuple[engine.RedeemableObject, str, str | None]] = []
     for ref in refs:
+        row: Any
         if ref.object is engine.RedeemableObject.VOUCHER:
             definitions_.append(voucher_def(ref.id))
             row = vouchers.get(ref.id)
@@ -618,30 +899,41 @@ async def load(
             row = tiers.get(ref.id)
         else:
             definitions_.append(stack_def(ref.id))
-            row = stacks.get(ref.id)
+            row = rows.stacks.get(ref.id)
         resolved.append((ref.object, ref.id, row.id if row is not None else None))
 
     counting = mode is not engine.Mode.QUALIFY and any(_needs_counters(d) for d in definitions_)
     per_incentive: dict[str, dict[str, int]] = {}
     per_campaign: dict[str, dict[str, int]] = {}
+    totals: dict[str, tuple[int, int]] = {}
+    live_campaigns = [c for c, row in campaigns.items() if row is not None]
     if counting:
         per_incentive, per_campaign = await _counters(
-            session, project_id, _chunks([v.id for v in vouchers.values()] + list(tiers)),
-            _chunks(list(campaigns)), customer_row.id if customer_row else None, now,
-            project.time_zone,
+            session, project_id,
+            _chunks([v.id for v in vouchers.values()] + [t for t, r in tiers.items() if r]),
+            live_campaigns, customer_row.id if customer_row else None, now, rows.time_zone,
         )
-    voucher_ids = _chunks([v.id for v in vouchers.values()])
-    reserved = await _reservations(session, project_id, voucher_ids, now, request.session_key)
+        if rows.live_campaigns:
+            totals = {c: (row.orders_amount, row.discounted_amount)
+                      for c, row in campaigns.items() if row is not None}
+        else:
+            totals = await _campaign_totals(session, live_campaigns)
+    reserved = rows.reserved
+    if reserved is None:  # locked path: after the locks, so the holds are current
+        reserved = await _reservations(
+            session, project_id, _chunks([v.id for v in vouchers.values()]), now,
+            request.session_key,
+        )
 
     def state_of(row_id: str | None, campaign_id: str | None) -> engine.RedeemableState:
         counters: dict[str, int] = {}
         if row_id:
             counters.update(per_incentive.get(row_id, {}))
-        campaign = campaigns.get(campaign_id) if campaign_id else None
-        if campaign is not None:
-            counters.update(per_campaign.get(campaign.id, {}))
-            counters["campaign.orders.amount"] = campaign.orders_amount
-            counters["campaign.orders.amount_discounted"] = campaign.discounted_amount
+        if campaign_id is not None and campaigns.get(campaign_id) is not None:
+            counters.update(per_campaign.get(campaign_id, {}))
+            orders, discounted = totals.get(campaign_id, (0, 0))
+            counters["campaign.orders.amount"] = orders
+            counters["campaign.orders.amount_discounted"] = discounted
         voucher = vouchers.get(row_id) if row_id else None
         if voucher is None:
             return engine.RedeemableState(counters=counters)
@@ -665,13 +957,16 @@ async def load(
         redeemables=tuple(inputs),
         now=now,
         customer=customer,
-        stacking_rules=stacking,
-        timezone=project.time_zone,
+        stacking_rules=rows.stacking,
+        timezone=rows.time_zone,
         mode=mode,
         redemption_metadata=dict(request.metadata or {}),
     )
     return Snapshot(
-        project=project, stacking_raw=stacking_raw, stacking=stacking, vouchers=vouchers,
-        tiers=tiers, campaigns=campaigns, resolved=resolved, customer_row=customer_row,
-        order_row=order_row, request=evaluation, reserved=reserved,
+        time_zone=rows.time_zone, stacking_raw=rows.stacking_raw, stacking=rows.stacking,
+        vouchers=vouchers,
+        tiers={t: row for t, row in tiers.items() if row is not None},
+        campaigns={c: row for c, row in campaigns.items() if row is not None},
+        resolved=resolved, customer_row=customer_row, order_row=order_row, request=evaluation,
+        reserved=reserved,
     )
