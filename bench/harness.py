@@ -211,7 +211,9 @@ def _storm(port: int, bodies: list[dict[str, Any]], out: mp.Queue) -> None:  # t
             elapsed = time.perf_counter() - began
         ok = [r for r in responses
               if r is not None and r.status_code == 200 and r.json().get("data")]
-        wins = sum(1 for r in ok if not r.json()["data"]["redeemStack"]["errors"])
+        wins = sum(1 for r in ok
+                   if "redeemStack" in r.json()["data"]
+                   and not r.json()["data"]["redeemStack"]["errors"])
         latencies = sorted(latencies) or [float("nan")]
         return {"seconds": elapsed, "wins": wins, "attempts": len(bodies),
                 "errors": len(bodies) - len(ok), "retries": retries,

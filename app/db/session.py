@@ -10,6 +10,7 @@ a plain deferred ``BEGIN`` and, thanks to WAL, never wait for a writer.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -83,6 +84,7 @@ class Database:
             engine.execution_options(sqlite_immediate=True) if self.is_sqlite else engine
         )
         self._writer = async_sessionmaker(writer_engine, expire_on_commit=False, autoflush=False)
+        self._turn: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -105,10 +107,29 @@ class Database:
                 )
             yield session
 
+    def _sqlite_turn(self) -> asyncio.Lock | None:
+        """SQLite: this process's queue for the single writer slot (one per event loop)."""
+        if not self.is_sqlite:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._turn is None or self._turn[0] is not loop:
+            self._turn = (loop, asyncio.Lock())
+        return self._turn[1]
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work committed when the block ends, rolled back if it raises."""
-        async with self._writer() as session, session.begin():
+        """A unit of work committed when the block ends, rolled back if it raises.
+
+        On SQLite, writers of this process wait their turn on an asyncio lock (first come,
+        first served, woken the moment the slot frees) instead of in SQLite's busy handler,
+        which polls with sleeps of up to 100 ms and leaves the slot idle under contention;
+        the busy timeout still arbitrates between processes."""
+        turn = self._sqlite_turn()
+        if turn is None:
+            async with self._writer() as session, session.begin():
+                yield session
+            return
+        async with turn, self._writer() as session, session.begin():
             yield session
 
     async def ping(self) -> bool:

@@ -108,11 +108,16 @@ async def _endpoints(session: AsyncSession, project_id: str) -> list[WebhookEndp
     return cache[project_id]
 
 
-async def _next_sequence(session: AsyncSession, kind: str, aggregate_id: str) -> int:
+async def _next_sequence(
+    session: AsyncSession, kind: str, aggregate_id: str, fresh: bool = False
+) -> int:
     # The caller holds the aggregate's row lock (it is changing it), so max + 1 is commit order.
+    # A `fresh` aggregate was created in this very transaction: it has no events yet.
     known: dict[tuple[str, str], int] = session.info.setdefault(_SEQUENCES, {})
     key = (kind, aggregate_id)
-    if key not in known:
+    if key not in known and fresh:
+        known[key] = 0
+    elif key not in known:
         known[key] = int((await session.execute(
             sa.select(sa.func.coalesce(sa.func.max(Event.sequence), 0)).where(
                 Event.aggregate_type == kind, Event.aggregate_id == aggregate_id
@@ -151,13 +156,17 @@ async def _arm(session: AsyncSession) -> None:
 
 async def emit(
     session: AsyncSession, project_id: str, type_: str, data: dict[str, Any], *,
-    aggregate: tuple[str, str],
+    aggregate: tuple[str, str], fresh: bool = False,
 ) -> Event:
-    """Record that `type_` happened to `aggregate`, inside the caller's open transaction."""
+    """Record that `type_` happened to `aggregate`, inside the caller's open transaction.
+
+    `fresh`: the aggregate was created in this transaction (its first event needs no lookup
+    of the last sequence number)."""
     kind, aggregate_id = aggregate
     event = Event(
         id=new_id("evt"), project_id=project_id, type=type_, aggregate_type=kind,
-        aggregate_id=aggregate_id, sequence=await _next_sequence(session, kind, aggregate_id),
+        aggregate_id=aggregate_id,
+        sequence=await _next_sequence(session, kind, aggregate_id, fresh),
         data=plain(data), request_id=request_id.get(), created_at=utcnow(),
     )
     session.add(event)

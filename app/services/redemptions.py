@@ -1,7 +1,9 @@
 """redeemStack and rollbackRedemption: lock, re-evaluate under the locks, write — all or nothing.
 
 Locks are taken in one fixed order by every spending path (vouchers, tiers, campaigns, each by
-id; then the customer). On PostgreSQL that is `SELECT … FOR UPDATE`; on SQLite the write
+id; then the customer). On PostgreSQL that is `SELECT … FOR NO KEY UPDATE` (we only move
+counters, never keys, so rows that merely reference a locked voucher, such as a FAILURE
+redemption recorded without waiting, are not blocked by it); on SQLite the write
 transaction begins IMMEDIATE, so spending transactions run one at a time. Counters change
 only through conditional UPDATEs that also re-check the limit, as a last line of defence.
 """
@@ -92,6 +94,12 @@ def request_hash(payload: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _check_key(key: str | None) -> None:
+    if key is not None and len(key) > 200:
+        raise ServiceError.one("invalid_idempotency_key", "at most 200 characters",
+                               ["idempotencyKey"])
+
+
 async def _claim(
     session: AsyncSession, project_id: str, operation: str, key: str | None, digest: str
 ) -> dict[str, Any] | None:
@@ -101,9 +109,7 @@ async def _claim(
     commit, then fails with IntegrityError and retries into the stored answer."""
     if key is None:
         return None
-    if len(key) > 200:
-        raise ServiceError.one("invalid_idempotency_key", "at most 200 characters",
-                               ["idempotencyKey"])
+    _check_key(key)
     existing = await session.get(IdempotencyRecord, (project_id, operation, key))
     if existing is not None:
         if existing.request_hash != digest:
@@ -202,7 +208,8 @@ async def _upsert_order(
     if customer_id is not None:
         order.customer_id = customer_id
     lines = loaded.request.order.items
-    await session.execute(sa.delete(OrderItem).where(OrderItem.order_id == order.id))
+    if loaded.order_row is not None:  # a new order has no lines to replace
+        await session.execute(sa.delete(OrderItem).where(OrderItem.order_id == order.id))
     rows = [
         {
             "id": new_id("oi"), "project_id": project_id, "order_id": order.id,
@@ -301,7 +308,7 @@ async def _record_failure(
         await _count_customer(session, loaded.customer_row.id, redemptions_failed=1)
     await emit(session, project_id, "redemption.failed",
                payloads.redemption_data(failure, order=loaded.order_row),
-               aggregate=("redemption", failure.id))
+               aggregate=("redemption", failure.id), fresh=True)
     return RedeemOutcome(
         parent=failure, children=[], order=loaded.order_row, validation=as_json,
         errors=[UserError(code, message, ["redeemables"])],
@@ -403,7 +410,8 @@ async def _emit_redeemed(
     order_data = {"order": payloads.order_json(order, order_items)}
     order_key = ("order", order.id)
     if previous_status is None:
-        await emit(session, project_id, "order.created", order_data, aggregate=order_key)
+        await emit(session, project_id, "order.created", order_data, aggregate=order_key,
+                   fresh=True)
     else:
         await emit(session, project_id, "order.updated", order_data, aggregate=order_key)
     if order.status == OrderStatus.PAID and previous_status != OrderStatus.PAID:
@@ -411,10 +419,10 @@ async def _emit_redeemed(
     for child in children:
         await emit(session, project_id, "redemption.succeeded",
                    payloads.redemption_data(child, order=order),
-                   aggregate=("redemption", child.id))
+                   aggregate=("redemption", child.id), fresh=True)
     await emit(session, project_id, "redemption.succeeded",
                payloads.redemption_data(parent, children, order),
-               aggregate=("redemption", parent.id))
+               aggregate=("redemption", parent.id), fresh=True)
 
 
 async def _replay_redeem(session: AsyncSession, project_id: str, stored: dict[str, Any]) -> (
@@ -437,56 +445,77 @@ def _request_payload(request: snapshot.StackRequest, order_status: str | None) -
     return {"request": to_json(request), "status": order_status}
 
 
+@dataclass(frozen=True)
+class _PreCheck:
+    """What the read-only pre-check learnt for the locked attempt that follows it."""
+
+    key_unused: bool  # no answer was stored under the idempotency key at the snapshot
+    lines: tuple[engine.OrderItem, ...] | None  # the sent order lines, catalog resolved
+
+
 async def _refuse_early(
     db: Database, project_id: str, request: snapshot.StackRequest, key: str | None,
     digest: str, now: datetime,
-) -> RedeemOutcome | None:
+) -> RedeemOutcome | _PreCheck:
     """Record a redemption that would spend nothing without waiting for any lock.
 
     A read-only evaluation on one consistent snapshot decides it: if nothing could be spent
     there, the attempt is a FAILURE serialised at that snapshot (a later state can only be
     judged by a later attempt). This keeps the losers of a hot code (a drained limit, a spent
     balance) out of the queue for the voucher's row lock; anything that might succeed is
-    left to the locked path, which evaluates again under the locks. Returns None then."""
+    left to the locked path, which evaluates again under the locks."""
     async with db.read(consistent=True) as session:
         if key is not None and await session.get(
             IdempotencyRecord, (project_id, "redeemStack", key)
         ) is not None:
-            return None  # the locked path replays it (or refuses a reused key)
+            return _PreCheck(key_unused=False, lines=None)  # replayed (or refused) under lock
         loaded = await load_checked(
             session, project_id, request, now=now, mode=engine.Mode.REDEEM
         )
     result = run_engine(loaded)
     if _spent(loaded, result):
-        return None
+        return _PreCheck(key_unused=True, lines=loaded.request.order.items)
     as_json = to_json(result)
     async with db.write() as session:
-        stored = await _claim(session, project_id, "redeemStack", key, digest)
-        if stored is not None:
-            return await _replay_redeem(session, project_id, stored)
         outcome = await _record_failure(session, project_id, loaded, result, request, now, as_json)
-        await session.flush()
-        await _remember(session, project_id, "redeemStack", key, outcome.stored())
+        _store_answer(session, project_id, key, digest, outcome)
         return outcome
+
+
+def _store_answer(
+    session: AsyncSession, project_id: str, key: str | None, digest: str,
+    outcome: RedeemOutcome,
+) -> None:
+    """Claim the key and store its answer in one INSERT, at commit. A concurrent claimer of
+    the same key makes the commit fail (IntegrityError); the retry then finds the key and
+    replays its answer."""
+    if key is not None:
+        session.add(IdempotencyRecord(
+            project_id=project_id, operation="redeemStack", key=key, request_hash=digest,
+            response=outcome.stored(),
+        ))
 
 
 async def redeem_stack(
     db: Database, project_id: str, request: snapshot.StackRequest, *,
     idempotency_key: str | None = None, clock: Clock = utc_now,
 ) -> RedeemOutcome:
+    _check_key(idempotency_key)
     digest = request_hash(_request_payload(request, None))
 
     async def attempt() -> RedeemOutcome:
         now = clock()
         early = await _refuse_early(db, project_id, request, idempotency_key, digest, now)
-        if early is not None:
+        if isinstance(early, RedeemOutcome):
             return early
         async with db.write() as session:
-            stored = await _claim(session, project_id, "redeemStack", idempotency_key, digest)
-            if stored is not None:
-                return await _replay_redeem(session, project_id, stored)
+            if not early.key_unused:
+                stored = await _claim(session, project_id, "redeemStack", idempotency_key, digest)
+                if stored is not None:
+                    return await _replay_redeem(session, project_id, stored)
             loaded = await load_checked(
-                session, project_id, request, now=now, mode=engine.Mode.REDEEM, lock=True
+                session, project_id, request, now=now, mode=engine.Mode.REDEEM, lock=True,
+                lines=early.lines,
             )
             result = run_engine(loaded)
             as_json = to_json(result)
@@ -499,8 +528,13 @@ async def redeem_stack(
                 outcome = await _record_failure(
                     session, project_id, loaded, result, request, now, as_json
                 )
-            await session.flush()
-            await _remember(session, project_id, "redeemStack", idempotency_key, outcome.stored())
+            if early.key_unused:
+                _store_answer(session, project_id, idempotency_key, digest, outcome)
+            else:  # claimed above
+                await session.flush()
+                await _remember(
+                    session, project_id, "redeemStack", idempotency_key, outcome.stored()
+                )
             return outcome
 
     return await _retrying(attempt)

@@ -170,7 +170,7 @@ async def _vouchers(
         .order_by(Voucher.id)
     )
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     found: dict[str, Voucher] = {}
     for voucher in (await session.execute(stmt)).scalars():
         found[voucher.code] = voucher
@@ -190,7 +190,7 @@ async def _rows_by_id(
         .order_by(model.id)
     )
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     return {row.id: row for row in (await session.execute(stmt)).scalars()}
 
 
@@ -487,7 +487,10 @@ def _stored_item(row: OrderItem) -> ItemRef:
 async def load_order(
     session: AsyncSession, project_id: str, ref: OrderRef | None,
     autos: Sequence[tuple[str, dict[str, Any]]] | None = None,
+    lines: tuple[engine.OrderItem, ...] | None = None,
 ) -> tuple[Order | None, engine.Order]:
+    """The order row (by id or source id) and the engine's order. `lines`: the sent items
+    already resolved against the catalog by an earlier read of this same request."""
     row: Order | None = None
     if ref is not None and (ref.id or ref.source_id):
         if ref.id:
@@ -509,7 +512,8 @@ async def load_order(
     metadata = dict(row.metadata_) if row is not None else {}
     metadata.update((ref.metadata or {}) if ref is not None else {})
     return row, engine.Order(
-        items=await _engine_items(session, project_id, items, autos),
+        items=lines if lines is not None and ref is not None and ref.items is not None
+        else await _engine_items(session, project_id, items, autos),
         amount=amount,
         id=row.id if row else (ref.id if ref else None),
         source_id=(ref.source_id if ref else None) or (row.source_id if row else None),
@@ -530,7 +534,7 @@ async def load_customer(
     else:
         stmt = stmt.where(sa.false())
     if lock:  # serialises one customer's redemptions (per-customer limits)
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     row = (await session.execute(stmt)).scalar_one_or_none()
     if ref.id and row is None:
         raise ServiceError.one("not_found", f"customer {ref.id!r} does not exist",
@@ -551,8 +555,9 @@ async def load_customer(
 # which app/db/versioning.py bumps in the same transaction as any change to them. One indexed
 # read of that version per request tells whether the entry still holds. What moves with every
 # redemption (voucher counters and balances, reservations, redemption counts, campaign
-# totals) is always read live. Spending transactions (lock=True) never use the cache: they
-# read and lock the rows they spend.
+# totals) is always read live. Spending transactions (lock=True) read and lock the vouchers,
+# tiers and campaigns they spend fresh, then read the version, and take only rules,
+# categories, stacking rules and compiled definitions of that version from the cache.
 
 CACHE_PROJECTS = 256
 CACHE_VOUCHERS = 20_000  # compiled voucher definitions per project (LRU)
@@ -661,10 +666,11 @@ def _category_ids(*groups: Iterable[Any]) -> list[str]:
 async def _locked_rows(
     session: AsyncSession, project_id: str, refs: Sequence[RedeemableRef]
 ) -> _Rows:
-    """Spending path: every row read fresh; vouchers, tiers, campaigns locked in that order."""
-    project = await session.get(Project, project_id)
-    assert project is not None
-    stacking_raw, stacking = await load_stacking_rules(session, project_id)
+    """Spending path: vouchers, tiers and campaigns read fresh and locked, in that order.
+
+    The catalog version is read after the locks: a change to a locked row commits (with its
+    version bump) before we get the lock, so the cached rules, categories and stacking rules
+    of that version are the ones these rows were defined with."""
     stack_ids = [r.id for r in refs if r.object is engine.RedeemableObject.PROMOTION_STACK]
     found_stacks = await _rows_by_id(session, PromotionStack, project_id, stack_ids, lock=False)
     stacks: dict[str, PromotionStack | None] = {s: found_stacks.get(s) for s in stack_ids}
@@ -676,17 +682,57 @@ async def _locked_rows(
     campaign_ids = _campaign_ids(vouchers.values(), tiers.values(), stacks.values())
     found_campaigns = await _rows_by_id(session, Campaign, project_id, campaign_ids, lock=True)
     campaigns: dict[str, Campaign | None] = {c: found_campaigns.get(c) for c in campaign_ids}
-    owners = _chunks([v.id for v in vouchers.values()] + list(found_tiers) + list(found_campaigns))
-    rules = await _rules_for(session, project_id, owners)
-    category_ids = _category_ids(vouchers.values(), tiers.values(), stacks.values(),
-                                 campaigns.values())
-    found_categories = await _rows_by_id(session, Category, project_id, category_ids, lock=False)
+    head = (await session.execute(
+        sa.select(Project.time_zone, Project.catalog_version).where(Project.id == project_id)
+    )).one()
+    cached = CACHE.entry(project_id, head.catalog_version)
+    await _fill_shared(session, project_id, cached, with_autos=True)
+    return await _with_rules(
+        session, project_id, cached, head.time_zone, vouchers, stacks, tiers, campaigns,
+        reserved=None, live_campaigns=True,
+    )
+
+
+async def _fill_shared(
+    session: AsyncSession, project_id: str, cached: Definitions, *, with_autos: bool
+) -> None:
+    if cached.stacking is None:
+        cached.stacking_raw, cached.stacking = await load_stacking_rules(session, project_id)
+    if cached.autos is None and with_autos:
+        cached.autos = await auto_collections(session, project_id)
+
+
+async def _with_rules(
+    session: AsyncSession, project_id: str, cached: Definitions, time_zone: str,
+    vouchers: dict[str, Voucher], stacks: dict[str, PromotionStack | None],
+    tiers: dict[str, PromotionTier | None], campaigns: dict[str, Campaign | None], *,
+    reserved: dict[str, tuple[int, int]] | None, live_campaigns: bool,
+) -> _Rows:
+    """Add what definitions are compiled from: rules (campaigns' and tiers' cached, a
+    voucher's own only until its definition is) and categories."""
+    uncompiled = _chunks([v.id for v in vouchers.values() if v.id not in cached.voucher_defs])
+    owners = [c for c, row in campaigns.items() if row is not None and c not in cached.rules]
+    owners += [t for t, row in tiers.items() if row is not None and t not in cached.rules]
+    voucher_rules: dict[str, list[ValidationRule]] = {}
+    if owners or uncompiled:
+        found_rules = await _rules_for(session, project_id, _chunks(owners + uncompiled))
+        cached.rules.update({o: found_rules.get(o, []) for o in owners})
+        voucher_rules = {v: found_rules.get(v, []) for v in uncompiled}
+    category_ids = _category_ids(
+        [v for v in vouchers.values() if v.id in uncompiled], tiers.values(), stacks.values(),
+        campaigns.values(),
+    )
+    missing = [c for c in category_ids if c not in cached.categories]
+    if missing:
+        found = await _rows_by_id(session, Category, project_id, missing, lock=False)
+        cached.categories.update({c: found.get(c) for c in missing})
+    assert cached.stacking_raw is not None and cached.stacking is not None
     return _Rows(
-        time_zone=project.time_zone, stacking_raw=stacking_raw, stacking=stacking,
+        time_zone=time_zone, stacking_raw=cached.stacking_raw, stacking=cached.stacking,
         vouchers=vouchers, stacks=stacks, tiers=tiers, campaigns=campaigns,
-        categories={c: found_categories.get(c) for c in category_ids},
-        rules=rules, voucher_rules=rules, tier_defs={}, voucher_defs={}, reserved=None,
-        autos=None, live_campaigns=True,
+        categories=cached.categories, rules=cached.rules, voucher_rules=voucher_rules,
+        tier_defs=cached.tier_defs, voucher_defs=cached.voucher_defs, reserved=reserved,
+        autos=cached.autos, live_campaigns=live_campaigns,
     )
 
 
@@ -750,10 +796,7 @@ async def _cached_rows(
         session, project_id, voucher_names, now, request.session_key
     )
     cached = CACHE.entry(project_id, head.catalog_version)
-    if cached.stacking is None:
-        cached.stacking_raw, cached.stacking = await load_stacking_rules(session, project_id)
-    if cached.autos is None and request.order is not None:
-        cached.autos = await auto_collections(session, project_id)
+    await _fill_shared(session, project_id, cached, with_autos=request.order is not None)
 
     stack_ids = _chunks([r.id for r in refs if r.object is engine.RedeemableObject.PROMOTION_STACK])
     missing = [s for s in stack_ids if s not in cached.stacks]
@@ -773,31 +816,9 @@ async def _cached_rows(
         found = await _rows_by_id(session, Campaign, project_id, missing, lock=False)
         cached.campaigns.update({c: found.get(c) for c in missing})
     campaigns = {c: cached.campaigns[c] for c in campaign_ids}
-
-    # Rules: campaigns' and tiers' are cached; a voucher's own only until its definition is.
-    uncompiled = _chunks([v.id for v in vouchers.values() if v.id not in cached.voucher_defs])
-    owners = [c for c in campaign_ids if campaigns[c] is not None and c not in cached.rules]
-    owners += [t for t in tier_ids if tiers[t] is not None and t not in cached.rules]
-    voucher_rules: dict[str, list[ValidationRule]] = {}
-    if owners or uncompiled:
-        found_rules = await _rules_for(session, project_id, _chunks(owners + uncompiled))
-        cached.rules.update({o: found_rules.get(o, []) for o in owners})
-        voucher_rules = {v: found_rules.get(v, []) for v in uncompiled}
-    category_ids = _category_ids(
-        [v for v in vouchers.values() if v.id in uncompiled], tiers.values(), stacks.values(),
-        campaigns.values(),
-    )
-    missing = [c for c in category_ids if c not in cached.categories]
-    if missing:
-        found = await _rows_by_id(session, Category, project_id, missing, lock=False)
-        cached.categories.update({c: found.get(c) for c in missing})
-    assert cached.stacking_raw is not None and cached.stacking is not None
-    return _Rows(
-        time_zone=head.time_zone, stacking_raw=cached.stacking_raw, stacking=cached.stacking,
-        vouchers=vouchers, stacks=stacks, tiers=tiers, campaigns=campaigns,
-        categories=cached.categories, rules=cached.rules, voucher_rules=voucher_rules,
-        tier_defs=cached.tier_defs, voucher_defs=cached.voucher_defs, reserved=reserved,
-        autos=cached.autos, live_campaigns=False,
+    return await _with_rules(
+        session, project_id, cached, head.time_zone, vouchers, stacks, tiers, campaigns,
+        reserved=reserved, live_campaigns=False,
     )
 
 
@@ -829,6 +850,7 @@ async def load(
     now: datetime,
     mode: engine.Mode,
     lock: bool = False,
+    lines: tuple[engine.OrderItem, ...] | None = None,
 ) -> Snapshot:
     refs = request.redeemables
     rows = (
@@ -838,7 +860,7 @@ async def load(
     vouchers, tiers, campaigns = rows.vouchers, rows.tiers, rows.campaigns
 
     customer_row, customer = await load_customer(session, project_id, request.customer, lock=lock)
-    order_row, order = await load_order(session, project_id, request.order, rows.autos)
+    order_row, order = await load_order(session, project_id, request.order, rows.autos, lines)
 
     def category_of(row: Any, campaign: Campaign | None) -> Category | None:
         key = row.category_id or (campaign.category_id if campaign else None)

@@ -119,11 +119,13 @@ def run_engine(loaded: snapshot.Snapshot) -> engine.StackValidation:
 
 async def load_checked(
     session: AsyncSession, project_id: str, request: snapshot.StackRequest, *, now: datetime,
-    mode: engine.Mode, lock: bool = False,
+    mode: engine.Mode, lock: bool = False, lines: tuple[engine.OrderItem, ...] | None = None,
 ) -> snapshot.Snapshot:
     check_request(request)
     try:
-        return await snapshot.load(session, project_id, request, now=now, mode=mode, lock=lock)
+        return await snapshot.load(
+            session, project_id, request, now=now, mode=mode, lock=lock, lines=lines
+        )
     except ServiceError as exc:
         first = exc.errors[0]
         raise RequestProblem(first.code, first.message, first.field) from exc
