@@ -663,6 +663,21 @@ def _category_ids(*groups: Iterable[Any]) -> list[str]:
                     if row is not None and row.category_id])
 
 
+async def _by_id(
+    session: AsyncSession, project_id: str, model: Any, ids: list[str], *, lock: bool = False,
+    cache: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Rows by id, None for ids that do not exist; with `cache`, only the ids it lacks are
+    read (and added to it, absent ones as None)."""
+    missing = [i for i in ids if cache is None or i not in cache]
+    found = await _rows_by_id(session, model, project_id, missing, lock=lock) if missing else {}
+    fresh = {i: found.get(i) for i in missing}
+    if cache is None:
+        return fresh
+    cache.update(fresh)
+    return {i: cache[i] for i in ids}
+
+
 async def _locked_rows(
     session: AsyncSession, project_id: str, refs: Sequence[RedeemableRef]
 ) -> _Rows:
@@ -671,17 +686,14 @@ async def _locked_rows(
     The catalog version is read after the locks: a change to a locked row commits (with its
     version bump) before we get the lock, so the cached rules, categories and stacking rules
     of that version are the ones these rows were defined with."""
-    stack_ids = [r.id for r in refs if r.object is engine.RedeemableObject.PROMOTION_STACK]
-    found_stacks = await _rows_by_id(session, PromotionStack, project_id, stack_ids, lock=False)
-    stacks: dict[str, PromotionStack | None] = {s: found_stacks.get(s) for s in stack_ids}
+    stack_ids = _chunks([r.id for r in refs
+                         if r.object is engine.RedeemableObject.PROMOTION_STACK])
+    stacks = await _by_id(session, project_id, PromotionStack, stack_ids, lock=False)
     voucher_names = [r.id for r in refs if r.object is engine.RedeemableObject.VOUCHER]
     vouchers = await _vouchers(session, project_id, voucher_names, lock=True)
-    tier_ids = _tier_ids(refs, stacks)
-    found_tiers = await _rows_by_id(session, PromotionTier, project_id, tier_ids, lock=True)
-    tiers: dict[str, PromotionTier | None] = {t: found_tiers.get(t) for t in tier_ids}
+    tiers = await _by_id(session, project_id, PromotionTier, _tier_ids(refs, stacks), lock=True)
     campaign_ids = _campaign_ids(vouchers.values(), tiers.values(), stacks.values())
-    found_campaigns = await _rows_by_id(session, Campaign, project_id, campaign_ids, lock=True)
-    campaigns: dict[str, Campaign | None] = {c: found_campaigns.get(c) for c in campaign_ids}
+    campaigns = await _by_id(session, project_id, Campaign, campaign_ids, lock=True)
     head = (await session.execute(
         sa.select(Project.time_zone, Project.catalog_version).where(Project.id == project_id)
     )).one()
@@ -722,10 +734,7 @@ async def _with_rules(
         [v for v in vouchers.values() if v.id in uncompiled], tiers.values(), stacks.values(),
         campaigns.values(),
     )
-    missing = [c for c in category_ids if c not in cached.categories]
-    if missing:
-        found = await _rows_by_id(session, Category, project_id, missing, lock=False)
-        cached.categories.update({c: found.get(c) for c in missing})
+    await _by_id(session, project_id, Category, category_ids, cache=cached.categories)
     assert cached.stacking_raw is not None and cached.stacking is not None
     return _Rows(
         time_zone=time_zone, stacking_raw=cached.stacking_raw, stacking=cached.stacking,
@@ -798,24 +807,13 @@ async def _cached_rows(
     cached = CACHE.entry(project_id, head.catalog_version)
     await _fill_shared(session, project_id, cached, with_autos=request.order is not None)
 
-    stack_ids = _chunks([r.id for r in refs if r.object is engine.RedeemableObject.PROMOTION_STACK])
-    missing = [s for s in stack_ids if s not in cached.stacks]
-    if missing:
-        found = await _rows_by_id(session, PromotionStack, project_id, missing, lock=False)
-        cached.stacks.update({s: found.get(s) for s in missing})
-    stacks = {s: cached.stacks[s] for s in stack_ids}
-    tier_ids = _tier_ids(refs, stacks)
-    missing = [t for t in tier_ids if t not in cached.tiers]
-    if missing:
-        found = await _rows_by_id(session, PromotionTier, project_id, missing, lock=False)
-        cached.tiers.update({t: found.get(t) for t in missing})
-    tiers = {t: cached.tiers[t] for t in tier_ids}
+    stack_ids = _chunks([r.id for r in refs
+                         if r.object is engine.RedeemableObject.PROMOTION_STACK])
+    stacks = await _by_id(session, project_id, PromotionStack, stack_ids, cache=cached.stacks)
+    tiers = await _by_id(session, project_id, PromotionTier, _tier_ids(refs, stacks),
+                         cache=cached.tiers)
     campaign_ids = _campaign_ids(vouchers.values(), tiers.values(), stacks.values())
-    missing = [c for c in campaign_ids if c not in cached.campaigns]
-    if missing:
-        found = await _rows_by_id(session, Campaign, project_id, missing, lock=False)
-        cached.campaigns.update({c: found.get(c) for c in missing})
-    campaigns = {c: cached.campaigns[c] for c in campaign_ids}
+    campaigns = await _by_id(session, project_id, Campaign, campaign_ids, cache=cached.campaigns)
     return await _with_rules(
         session, project_id, cached, head.time_zone, vouchers, stacks, tiers, campaigns,
         reserved=reserved, live_campaigns=False,
