@@ -389,6 +389,21 @@ async def _counters(
     return per_incentive, per_campaign
 
 
+def _live_holds(project_id: str, voucher: Any, now: datetime, own_session: str | None) -> (
+    list[Any]
+):
+    """WHERE terms for other sessions' unexpired holds on `voucher` (ids or a column)."""
+    terms = [
+        SessionReservation.project_id == project_id,
+        SessionReservation.expires_at > now,
+        SessionReservation.voucher_id.in_(voucher) if isinstance(voucher, list)  # type: ignore[attr-defined]
+        else SessionReservation.voucher_id == voucher,
+    ]
+    if own_session is not None:
+        terms.append(SessionReservation.session_key != own_session)
+    return terms
+
+
 async def _reservations(
     session: AsyncSession, project_id: str, voucher_ids: list[str], now: datetime,
     own_session: str | None,
@@ -402,15 +417,9 @@ async def _reservations(
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(SessionReservation.gift_credits), 0),
         )
-        .where(
-            SessionReservation.project_id == project_id,
-            SessionReservation.voucher_id.in_(voucher_ids),  # type: ignore[attr-defined]
-            SessionReservation.expires_at > now,
-        )
+        .where(*_live_holds(project_id, voucher_ids, now, own_session))
         .group_by(SessionReservation.voucher_id)
     )
-    if own_session is not None:
-        stmt = stmt.where(SessionReservation.session_key != own_session)
     return {
         voucher_id: (int(uses), int(credits))
         for voucher_id, uses, credits in (await session.execute(stmt)).all()
@@ -755,13 +764,7 @@ async def _head_and_vouchers(
     if not wanted:
         row = (await session.execute(sa.select(*head).where(Project.id == project_id))).one()
         return row, {}, {}
-    holds = [
-        SessionReservation.project_id == project_id,
-        SessionReservation.voucher_id == Voucher.id,
-        SessionReservation.expires_at > now,
-    ]
-    if own_session is not None:
-        holds.append(SessionReservation.session_key != own_session)
+    holds = _live_holds(project_id, Voucher.id, now, own_session)
     uses = sa.select(sa.func.count()).where(*holds).scalar_subquery()
     credits = sa.select(
         sa.func.coalesce(sa.func.sum(SessionReservation.gift_credits), 0)
