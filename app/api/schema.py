@@ -25,6 +25,7 @@ from app.api import (
     categories,
     customers,
     events,
+    inputs,
     orders,
     projects,
     publications,
@@ -167,10 +168,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    return PromogateSchema(
+    schema = PromogateSchema(
         query=Query, mutation=Mutation, subscription=Subscription, types=TYPES,
         extensions=extensions,
     )
+    inputs.install(schema)
+    return schema
 
 
 def export_sdl() -> str:
