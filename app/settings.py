@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     )
     default_time_zone: str = Field("UTC", description="time zone of newly created projects")
     default_currency: str = Field("USD", description="currency of newly created projects")
+    auth_cache_seconds: float = Field(
+        5, ge=0, le=300,
+        description="how long a key that authenticated is trusted without a lookup; a "
+        "revocation made by another process is seen within this time (0: look up every "
+        "request)",
+    )
     max_query_depth: int = Field(12, ge=2)
     max_aliases: int = Field(30, ge=1)
     max_tokens: int = Field(5000, ge=100)

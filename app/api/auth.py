@@ -42,16 +42,16 @@ def bearer(headers: Headers | dict[str, str]) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else ""
 
 
-async def principal_for(db: Database, headers: Headers | dict[str, str]) -> tuple[
-    Principal | None, str | None
-]:
+async def principal_for(
+    db: Database, headers: Headers | dict[str, str], *, cache_seconds: float = 0
+) -> tuple[Principal | None, str | None]:
     """The caller, or None and why not."""
     token = bearer(headers)
     if token is None:
         return None, "missing Authorization: Bearer <key> header"
     if not token:
         return None, "the Authorization header must be 'Bearer <key>'"
-    principal = await projects.authenticate(db, token)
+    principal = await projects.authenticate(db, token, cache_seconds=cache_seconds)
     if principal is None:
         return None, "unknown or revoked API key"
     return principal, None

@@ -42,7 +42,9 @@ class PromogateGraphQL(GraphQL):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        principal, problem = await principal_for(self.db, request.headers)
+        principal, problem = await principal_for(
+            self.db, request.headers, cache_seconds=self.settings.auth_cache_seconds
+        )
         return Context(
             db=self.db,
             settings=self.settings,
@@ -59,7 +61,9 @@ class PromogateGraphQL(GraphQL):
         params = context.connection_params or {}
         headers = {k.lower(): v for k, v in params.items() if isinstance(v, str)}
         if context.principal is None or "authorization" in headers:
-            principal, problem = await principal_for(self.db, headers)
+            principal, problem = await principal_for(
+                self.db, headers, cache_seconds=self.settings.auth_cache_seconds
+            )
             if principal is None:
                 raise ConnectionRejectionError({"message": problem})
             context.principal = principal

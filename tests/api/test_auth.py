@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
+import httpx
 import pytest
+import sqlalchemy as sa
 from factories import CREATE_API_KEY, REVOKE_API_KEY, create_product, mutate, total_count
 
+from app.db.base import utcnow
+from app.db.projects import ApiKey, hash_key
+from app.main import create_app
+from app.services import projects
 from tests.conftest import Api
 
 PRODUCTS = "{ products { totalCount } }"
@@ -107,6 +115,61 @@ class TestRevokedKey:
         assert listed == {"id": listed["id"], "kind": "PUBLISHABLE", "name": "Web",
                           "hint": key[:10], "revokedAt": None}
         assert len(keys) == 3
+
+
+class TestRecentKeys:
+    """A key that authenticated is trusted for `auth_cache_seconds` without a lookup; changes
+    made through this process are seen at once, changes made elsewhere within that time."""
+
+    async def _revoke_elsewhere(self, db, key_id: str) -> None:
+        # As another worker or the CLI would: straight in storage, not through this process.
+        async with db.write() as session:
+            await session.execute(
+                sa.update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=utcnow())
+            )
+
+    async def _new_key(self, api: Api, client) -> tuple[str, Api]:
+        created = await mutate(api, CREATE_API_KEY, kind="SECRET", name="worker")
+        new_api = Api(client, created["created"]["key"])
+        assert (await new_api("{ project { id } }"))["project"]  # now remembered
+        return created["created"]["apiKey"]["id"], new_api
+
+    async def test_revoked_elsewhere_is_seen_when_the_entry_expires(
+        self, client, api, db, monkeypatch
+    ):
+        key_id, new_api = await self._new_key(api, client)
+        await self._revoke_elsewhere(db, key_id)
+
+        assert (await new_api("{ project { id } }"))["project"]  # within the 5 s
+        later = time.monotonic() + 5.01
+        monkeypatch.setattr(projects.time, "monotonic", lambda: later)
+        await assert_unauthenticated(new_api)
+
+    async def test_no_cache_looks_up_every_request(self, settings, db, api):
+        app = create_app(settings.model_copy(update={"auth_cache_seconds": 0}), database=db)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as other:
+            key_id, new_api = await self._new_key(Api(other, api.key), other)
+            await self._revoke_elsewhere(db, key_id)
+            await assert_unauthenticated(new_api)
+
+    async def test_project_changes_through_the_api_are_seen_at_once(self, tenant):
+        redeem = 'mutation { redeemStack(input: {redeemables: [{object: VOUCHER, id: "NOPE"}]})'
+        redeem += " { errors { code } } }"
+        forbidden = await tenant.client_api.errors(redeem)
+        assert forbidden[0]["extensions"]["code"] == "FORBIDDEN"
+
+        await tenant.api("mutation { updateProject(input: {clientRedeemEnabled: true}) "
+                         "{ errors { code } } }")
+
+        answer = await tenant.client_api(redeem)
+        assert answer["redeemStack"]["errors"][0]["code"] == "not_found"
+
+    async def test_unknown_keys_are_not_remembered(self, client, tenant):
+        assert len(projects.RECENT_KEYS.by_db) <= 1
+        await assert_unauthenticated(Api(client, "sk_" + "x" * 40))
+        entries = next(iter(projects.RECENT_KEYS.by_db.values()), {})
+        assert hash_key("sk_" + "x" * 40) not in entries
 
 
 MANAGEMENT = [
