@@ -49,7 +49,10 @@ def _sqlite_listeners(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        options = connection.get_execution_options()
+        if options.get("sqlite_autocommit", False):
+            return  # plain reads: each statement is its own (implicit) read transaction
+        immediate = options.get("sqlite_immediate", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -79,7 +82,17 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        self._reader = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # Plain reads run without a transaction: one round trip per statement instead of
+        # three (BEGIN, statement, ROLLBACK) for the many one-statement reads. Each statement
+        # sees the latest commits, which is what READ COMMITTED gave them anyway.
+        autocommit = (
+            engine.execution_options(sqlite_autocommit=True) if self.is_sqlite
+            else engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._reader = async_sessionmaker(autocommit, expire_on_commit=False, autoflush=False)
+        self._snapshot_reader = async_sessionmaker(
+            engine, expire_on_commit=False, autoflush=False
+        )
         writer_engine = (
             engine.execution_options(sqlite_immediate=True) if self.is_sqlite else engine
         )
@@ -96,12 +109,17 @@ class Database:
 
     @asynccontextmanager
     async def read(self, *, consistent: bool = False) -> AsyncIterator[AsyncSession]:
-        """A read-only unit of work; its transaction is rolled back at the end.
+        """A read-only unit of work: each statement sees what was committed when it ran
+        (no transaction, like READ COMMITTED). Never write in it: nothing would roll back.
 
-        `consistent`: every statement sees one snapshot (REPEATABLE READ on PostgreSQL; an
-        SQLite read transaction always does), for decisions taken on several reads at once."""
-        async with self._reader() as session:
-            if consistent and not self.is_sqlite:
+        `consistent`: every statement sees one snapshot (REPEATABLE READ on PostgreSQL, a
+        read transaction on SQLite), for decisions taken on several reads at once."""
+        if not consistent:
+            async with self._reader() as session:
+                yield session
+            return
+        async with self._snapshot_reader() as session:
+            if not self.is_sqlite:
                 await session.connection(
                     execution_options={"isolation_level": "REPEATABLE READ"}
                 )
