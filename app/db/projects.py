@@ -40,6 +40,10 @@ class Project(SQLModel, table=True):
     catalog_version: int = Field(
         default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
     )
+    # Bumped with every change to products, SKUs and collections (what order lines resolve to).
+    products_version: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
+    )
     created_at: datetime = Field(sa_column=created_column())
     updated_at: datetime | None = Field(sa_column=updated_column())
 

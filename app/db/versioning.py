@@ -1,6 +1,8 @@
 """A per-project catalog version, bumped in the same transaction as any change that can alter
 what qualification or validation would compute from cached definitions (campaigns, tiers,
-stacks, vouchers, rules, categories, stacking rules, AUTO_UPDATE collection filters).
+stacks, vouchers, rules, categories, stacking rules, AUTO_UPDATE collection filters), and a
+products version bumped by any change to products, SKUs and collections (what order lines
+resolve to: prices, metadata, collection memberships).
 
 Caches of compiled candidates (in every process) compare it on each call, so one indexed
 read tells them whether to rebuild. The bump is automatic: ORM flushes and Core UPDATE /
@@ -10,6 +12,7 @@ DELETE statements on those tables are watched, except statements that only move 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,17 +20,27 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.db.campaigns import Campaign, PromotionStack, PromotionTier
-from app.db.catalog import ProductCollection
+from app.db.catalog import Product, ProductCollection, ProductCollectionMember, Sku
 from app.db.categories import Category
 from app.db.projects import Project
 from app.db.redemptions import StackingRulesRecord
 from app.db.rules import ValidationRule, ValidationRuleAssignment
 from app.db.vouchers import Voucher
 
-WATCHED: tuple[type, ...] = (
-    Campaign, PromotionTier, PromotionStack, Voucher, ValidationRule, ValidationRuleAssignment,
-    Category, StackingRulesRecord, ProductCollection,
-)
+CATALOG = "catalog_version"
+PRODUCTS = "products_version"
+# Which version each watched table's changes bump. Products and SKUs only move order lines
+# (their prices, metadata and collections), so they have their own version and don't
+# restart the campaign definitions; collections bump both (AUTO_UPDATE filters are
+# definitions as well as memberships).
+VERSIONS: dict[type, tuple[str, ...]] = {
+    Campaign: (CATALOG,), PromotionTier: (CATALOG,), PromotionStack: (CATALOG,),
+    Voucher: (CATALOG,), ValidationRule: (CATALOG,), ValidationRuleAssignment: (CATALOG,),
+    Category: (CATALOG,), StackingRulesRecord: (CATALOG,),
+    ProductCollection: (CATALOG, PRODUCTS),
+    Product: (PRODUCTS,), Sku: (PRODUCTS,), ProductCollectionMember: (PRODUCTS,),
+}
+WATCHED: tuple[type, ...] = tuple(VERSIONS)
 WATCHED_TABLES = {model.__table__.name: model for model in WATCHED}  # type: ignore[attr-defined]
 COUNTERS = {
     "redeemed_quantity", "redeemed_amount", "gift_balance", "gift_amount", "redemptions_count",
@@ -35,13 +48,24 @@ COUNTERS = {
 }
 
 
-def _bump(project_ids: set[str]) -> Any:
+def _bump(project_ids: Any, columns: Iterable[str]) -> Any:
+    """`project_ids`: a list of ids or a subquery selecting them."""
+    where = (
+        Project.id.in_(sorted(project_ids)) if isinstance(project_ids, set | list)  # type: ignore[attr-defined]
+        else Project.id.in_(project_ids)  # type: ignore[attr-defined]
+    )
     return (
         sa.update(Project)
-        .where(Project.id.in_(sorted(project_ids)))  # type: ignore[attr-defined]
-        .values(catalog_version=Project.catalog_version + 1)
+        .where(where)
+        .values({c: getattr(Project, c) + 1 for c in sorted(columns)})
         .execution_options(synchronize_session=False)
     )
+
+
+def bump(project_id: str, model: type) -> Any:
+    """The statement a writer that bypasses the ORM (Core INSERT, COPY) must run in its
+    transaction after changing rows of `model`."""
+    return _bump({project_id}, VERSIONS[model])
 
 
 def _changed_beyond_counters(obj: Any) -> bool:
@@ -49,15 +73,22 @@ def _changed_beyond_counters(obj: Any) -> bool:
 
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
-    touched: set[str] = set()
+    touched: dict[tuple[str, ...], set[str]] = {}
     for obj in [*session.new, *session.deleted]:
         if isinstance(obj, WATCHED):
-            touched.add(obj.project_id)  # type: ignore[attr-defined]
+            touched.setdefault(VERSIONS[type(obj)], set()).add(obj.project_id)  # type: ignore[attr-defined]
     for obj in session.dirty:
         if isinstance(obj, WATCHED) and _changed_beyond_counters(obj):
-            touched.add(obj.project_id)  # type: ignore[attr-defined]
-    if touched:
-        session.execute(_bump(touched))
+            touched.setdefault(VERSIONS[type(obj)], set()).add(obj.project_id)  # type: ignore[attr-defined]
+    columns_by_project: dict[str, set[str]] = {}
+    for columns, projects in touched.items():
+        for project_id in projects:
+            columns_by_project.setdefault(project_id, set()).update(columns)
+    groups: dict[frozenset[str], set[str]] = {}
+    for project_id, columns in columns_by_project.items():
+        groups.setdefault(frozenset(columns), set()).add(project_id)
+    for columns, projects in sorted(groups.items(), key=lambda g: sorted(g[0])):
+        session.execute(_bump(projects, columns))
 
 
 def _statement_table(statement: Any) -> Any:
@@ -80,12 +111,7 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
     affected = sa.select(table.c.project_id)
     if statement.whereclause is not None:
         affected = affected.where(statement.whereclause)
-    state.session.execute(
-        sa.update(Project)
-        .where(Project.id.in_(affected))  # type: ignore[attr-defined]
-        .values(catalog_version=Project.catalog_version + 1)
-        .execution_options(synchronize_session=False)
-    )
+    state.session.execute(_bump(affected, VERSIONS[WATCHED_TABLES[table.name]]))
 
 
 def install() -> None:

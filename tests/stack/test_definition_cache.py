@@ -200,3 +200,105 @@ async def f_redeemed(db: Database, voucher_id: str) -> int:
     async with db.read() as s:
         return int((await s.execute(
             sa.select(Voucher.redeemed_quantity).where(Voucher.id == voucher_id))).scalar_one())
+
+
+class TestProductsCache:
+    """Order lines resolve through a per-process cache keyed by the products version: product,
+    SKU and collection changes show on the next call; they don't restart the definitions."""
+
+    async def _reds(self, api, db, pid):  # type: ignore[no-untyped-def]
+        made = await api("""mutation($f: JSON!) {
+          p: createProduct(input: {name: "P", sourceId: "p", price: 1000,
+                                   metadata: {color: "red"}}) { product { id } }
+          c: createProductCollection(input: {name: "Reds", type: AUTO_UPDATE, filter: $f}) {
+            productCollection { id } }
+        }""", f={"junction": "and", "metadata.color": {"conditions": {"$is": ["red"]}}})
+        product = made["p"]["product"]["id"]
+        v = await f.voucher(db, pid, "REDHALF", discount={
+            "type": "PERCENT", "percent_off": 50, "effect": "APPLY_TO_ITEMS"})
+        await f.rule(db, pid, v.id, "voucher", {"logic": ""}, applicable_to={
+            "included": [{"object": "products_collection",
+                          "id": made["c"]["productCollection"]["id"]}]})
+        return product
+
+    async def test_product_changes_show_without_restarting_definitions(
+        self, tenant, db
+    ) -> None:
+        api, pid = tenant.api, tenant.project_id
+        product = await self._reds(api, db, pid)
+        cart = {"items": [{"productId": product, "quantity": 2}]}
+        first = await validate(api, code("REDHALF"), order=cart)
+        assert first["order"] == {"totalAmount": 1000, "totalDiscountAmount": 1000}
+        definitions, lines = snapshot.CACHE.misses, snapshot.LINES.misses
+        again = await validate(api, code("REDHALF"), order=cart)
+        assert again == first
+        assert (snapshot.CACHE.misses, snapshot.LINES.misses) == (definitions, lines)
+
+        await api("mutation($id: ID!) { updateProduct(input: {id: $id, price: 1500}) "
+                  "{ errors { code } } }", id=product)
+        repriced = await validate(api, code("REDHALF"), order=cart)
+        assert repriced["order"] == {"totalAmount": 1500, "totalDiscountAmount": 1500}
+
+        await api('mutation($id: ID!) { updateProduct(input: {id: $id, metadata: {color: "blue"}})'
+                  " { errors { code } } }", id=product)
+        left = await validate(api, code("REDHALF"), order=cart)
+        assert left["order"] == {"totalAmount": 3000, "totalDiscountAmount": 0}
+        assert snapshot.CACHE.misses == definitions  # products only: definitions kept
+        assert snapshot.LINES.misses == lines + 2
+
+    async def test_changes_from_another_process_and_late_products(
+        self, tenant, db, database_url
+    ) -> None:
+        api, pid = tenant.api, tenant.project_id
+        product = await self._reds(api, db, pid)
+        late = {"items": [{"sourceId": "late", "quantity": 1, "price": 400}]}
+        unknown = await validate(api, code("REDHALF"), order=late)
+        assert unknown["order"]["totalDiscountAmount"] == 0  # no such product (yet)
+
+        other = Database.from_url(database_url, pool_size=1)  # "another process"
+        try:
+            async with other.write() as s:
+                from app.db.catalog import Product  # noqa: PLC0415
+                await s.execute(sa.update(Product).where(Product.id == product).values(
+                    price=3000, updated_at=utcnow()))
+                s.add(Product(id="prod_late", project_id=pid, source_id="late", name="Late",
+                              price=999, attributes=[], metadata_={"color": "red"}))
+        finally:
+            await other.dispose()
+        cart = {"items": [{"productId": product, "quantity": 1}]}
+        assert (await validate(api, code("REDHALF"), order=cart))["order"] == {
+            "totalAmount": 1500, "totalDiscountAmount": 1500}
+        found = await validate(api, code("REDHALF"), order=late)
+        assert found["order"] == {"totalAmount": 200, "totalDiscountAmount": 200}
+
+    async def test_skus_and_static_members(self, tenant, db) -> None:
+        api, pid = tenant.api, tenant.project_id
+        made = await api("""mutation {
+          p: createProduct(input: {name: "Shoe", sourceId: "shoe", price: 5000}) {
+            product { id } }
+        }""")
+        product = made["p"]["product"]["id"]
+        sku = (await api("""mutation($p: ID!) { createSku(input: {productId: $p,
+            sourceId: "shoe-42", price: 4000}) { sku { id } } }""", p=product))["createSku"]
+        sku_id = sku["sku"]["id"]
+        picks = (await api("""mutation { createProductCollection(input: {name: "Picks",
+            type: STATIC}) { productCollection { id } } }"""))
+        picks_id = picks["createProductCollection"]["productCollection"]["id"]
+        v = await f.voucher(db, pid, "PICKS", discount={
+            "type": "PERCENT", "percent_off": 10, "effect": "APPLY_TO_ITEMS"})
+        await f.rule(db, pid, v.id, "voucher", {"logic": ""}, applicable_to={
+            "included": [{"object": "products_collection", "id": picks_id}]})
+        cart = {"items": [{"skuId": sku_id, "quantity": 1}, {"sourceId": "shoe-42",
+                                                              "quantity": 1}]}
+        before = await validate(api, code("PICKS"), order=cart)
+        assert before["order"] == {"totalAmount": 8000, "totalDiscountAmount": 0}
+
+        await api("""mutation($c: ID!, $s: ID!) { updateProductCollection(input: {id: $c,
+            products: [{object: "sku", id: $s}]}) { errors { code } } }""", c=picks_id, s=sku_id)
+        member = await validate(api, code("PICKS"), order=cart)
+        assert member["order"] == {"totalAmount": 7200, "totalDiscountAmount": 800}
+
+        await api("""mutation($s: ID!) { updateSku(input: {id: $s, price: 3000})
+            { errors { code } } }""", s=sku_id)
+        repriced = await validate(api, code("PICKS"), order=cart)
+        assert repriced["order"] == {"totalAmount": 5400, "totalDiscountAmount": 600}
