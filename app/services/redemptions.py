@@ -189,14 +189,13 @@ async def _upsert_order(
 ) -> tuple[Order, list[dict[str, Any]]]:
     ref = request.order
     order = loaded.order_row
+    new = order is None
     if order is None:
         order = Order(
             id=new_id("ord"), project_id=project_id,
             source_id=ref.source_id if ref else None, status=OrderStatus.PAID, amount=0,
             metadata_={},
         )
-        session.add(order)
-        await session.flush()
     order.status = status or (ref.status if ref and ref.status else None) or OrderStatus.PAID
     order.amount = calc.amount
     order.discount_amount = calc.discount_amount
@@ -207,6 +206,9 @@ async def _upsert_order(
         order.metadata_ = {**order.metadata_, **ref.metadata}
     if customer_id is not None:
         order.customer_id = customer_id
+    if new:  # inserted whole, before its lines and redemptions point at it
+        session.add(order)
+        await session.flush()
     lines = loaded.request.order.items
     if loaded.order_row is not None:  # a new order has no lines to replace
         await session.execute(sa.delete(OrderItem).where(OrderItem.order_id == order.id))
@@ -340,8 +342,7 @@ async def _record_success(
         order_amount=result.order.amount, session_key=request.session_key,
         details=as_json, metadata_=dict(request.metadata or {}), created_at=now,
     )
-    session.add(parent)
-    await session.flush()
+    session.add(parent)  # flushed with its children: one multi-row INSERT
     children: list[Redemption] = []
     campaigns_touched: dict[str, int] = {}
     item_json = {id(r): j for r, j in zip(result.redeemables, as_json["redeemables"], strict=True)}
