@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from app.db.session import Database
 from app.events.consumer import BusConsumer
 from app.events.dispatcher import Dispatcher
+from app.events.retention import Pruner
 from app.events.settings import EventSettings
 from app.events.sinks import NatsSink, SinkRelay
 
@@ -29,8 +31,9 @@ class Background:
 
 
 async def start_background(db: Database, settings: EventSettings | None = None) -> Background:
-    """The webhook dispatcher; with PROMOGATE_NATS_URL the NATS sink relay, and with
-    PROMOGATE_NATS_INBOUND_SUBJECT too the inbound consumer."""
+    """The webhook dispatcher and the event pruner (unless PROMOGATE_EVENT_RETENTION_DAYS is
+    0); with PROMOGATE_NATS_URL the NATS sink relay, and with PROMOGATE_NATS_INBOUND_SUBJECT
+    too the inbound consumer."""
     settings = settings or EventSettings()
     running = Background()
     if not settings.dispatcher:
@@ -39,6 +42,10 @@ async def start_background(db: Database, settings: EventSettings | None = None) 
         dispatcher = Dispatcher(db, poll_interval=settings.dispatcher_poll_interval)
         await dispatcher.start()
         running.parts.append(dispatcher)
+        if settings.event_retention_days > 0:
+            pruner = Pruner(db, retention=timedelta(days=settings.event_retention_days))
+            await pruner.start()
+            running.parts.append(pruner)
         if settings.nats_url:
             relay = SinkRelay(db, NatsSink(settings.nats_url, stream=settings.nats_stream),
                               poll_interval=settings.dispatcher_poll_interval)

@@ -15,6 +15,11 @@ class EventSettings(BaseSettings):
     dispatcher_poll_interval: float = Field(
         0.2, gt=0, description="seconds between polls when no commit wakes the dispatcher"
     )
+    event_retention_days: float = Field(
+        30, ge=0,
+        description="events older than this, with every delivery finished, are pruned hourly "
+        "(0: keep every event)",
+    )
     nats_url: str | None = Field(
         None, description="nats://host:4222 — publish every event to NATS JetStream"
     )
