@@ -374,8 +374,11 @@ async def _wallet(
 # --- the cache ----------------------------------------------------------------------------
 
 def _fingerprint_statement(project_id: str) -> Any:
-    """One indexed row: the catalog version (see app.db.versioning) and the time zone."""
-    return sa.select(Project.catalog_version, Project.time_zone).where(Project.id == project_id)
+    """One indexed row: the catalog version (see app.db.versioning) and the time zone, which
+    key the candidates, and the products version, which keys the order lines' catalog."""
+    return sa.select(
+        Project.catalog_version, Project.time_zone, Project.products_version
+    ).where(Project.id == project_id)
 
 
 class CandidateCache:
@@ -577,8 +580,9 @@ async def qualify(
                                ["first"])
     now = clock()
     async with db.read() as session:
-        fingerprint = tuple((await session.execute(_fingerprint_statement(project_id))).one())
-        time_zone = fingerprint[1]
+        head = (await session.execute(_fingerprint_statement(project_id))).one()
+        fingerprint = (head.catalog_version, head.time_zone)
+        time_zone = head.time_zone
         public = cache.get(project_id, fingerprint)
         if public is None:
             public = await _public_candidates(session, project_id, now)
@@ -588,7 +592,10 @@ async def qualify(
             session, project_id, request.customer, lock=False
         )
         wallet = await _wallet(session, project_id, customer_row.id) if customer_row else []
-        _, order = await snapshot.load_order(session, project_id, request.order)
+        _, order = await snapshot.load_order(
+            session, project_id, request.order,
+            catalog=snapshot.LINES.entry(project_id, head.products_version),
+        )
         keys = {k for line in order.items
                 for k in (line.product_id, line.sku_id, *line.collection_ids) if k}
         amount = order.amount if order.amount is not None else sum(

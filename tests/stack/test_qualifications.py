@@ -121,6 +121,29 @@ class TestScenarios:
         everything = await tenant.api(QUALIFY, i={"order": cart})
         assert everything["qualifications"]["totalCount"] == 2
 
+    async def test_product_changes_show_on_the_next_call(self, tenant, db) -> None:
+        pid = tenant.project_id
+        made = await tenant.api('mutation { createProduct(input: {name: "Tee", sourceId: "tee",'
+                                ' price: 2000}) { product { id } } }')
+        product = made["createProduct"]["product"]["id"]
+        promo = await f.campaign(db, pid, campaign_type="PROMOTION")
+        tees = await f.tier(db, pid, promo.id, discount={
+            "type": "PERCENT", "percent_off": 25, "effect": "APPLY_TO_ITEMS"})
+        await f.rule(db, pid, tees.id, "promotion_tier", {}, applicable_to={
+            "included": [{"object": "product", "id": product}]})
+        cart = {"items": [{"productId": product, "quantity": 2}]}
+
+        async def items():  # type: ignore[no-untyped-def]
+            data = await tenant.api(QUALIFY, i={"order": cart, "scenario": "PRODUCTS_DISCOUNT"})
+            return [e["node"]["items"] for e in data["qualifications"]["edges"]]
+
+        assert await items() == [[{"index": 0, "productId": product, "price": 2000,
+                                   "discountedPrice": 1500, "discountAmount": 1000}]]
+        await tenant.api("mutation($id: ID!) { updateProduct(input: {id: $id, price: 4000}) "
+                         "{ errors { code } } }", id=product)
+        assert await items() == [[{"index": 0, "productId": product, "price": 4000,
+                                   "discountedPrice": 3000, "discountAmount": 2000}]]
+
     async def test_bundle_with_missing_items(self, tenant, db) -> None:
         pid = tenant.project_id
         made = {}
