@@ -12,6 +12,8 @@ voucher rows, with the columns the service writes and codes pre-generated outsid
 loaded into a scratch table with the same columns and indexes (PostgreSQL: `CREATE TABLE ...
 (LIKE vouchers INCLUDING ALL)` + asyncpg `copy_records_to_table`; SQLite: the vouchers DDL and
 indexes under another name + one `executemany` transaction, same pragmas as the service).
+On PostgreSQL `LIKE` copies no foreign keys, so the floor skips the four per-row foreign-key
+checks (project, campaign, category, holder) the service's inserts pay; SQLite's keeps them.
 
 PostgreSQL: PROMOGATE_BENCH_PG (default postgresql://postgres@127.0.0.1:5432/test) is the
 server; a database is created for the run and dropped after. SQLite uses a temporary file.

@@ -26,7 +26,13 @@ from app.services.errors import ServiceError
 log = logging.getLogger("promogate.jobs")
 
 GENERATE_VOUCHERS = "campaign.vouchers.generate"
-BATCH_SIZE = 5000
+# Codes per transaction. At commit SQLite writes every page the transaction dirtied to the
+# WAL, and random codes dirty about one page of the code index each, so bigger batches are
+# faster there (1M codes: 50 s in batches of 5,000, 45 s of 10,000, 32-36 s of 20,000;
+# PostgreSQL does not care) but hold SQLite's single writer longer: about 0.4 s per batch of
+# 10,000 near 1M codes, during which redemptions wait. 10,000 keeps that wait short and the
+# job within 3x of a bulk load.
+BATCH_SIZE = 10_000
 PENDING = (AsyncActionStatus.QUEUED, AsyncActionStatus.IN_PROGRESS)
 
 _tasks: dict[str, asyncio.Task[None]] = {}

@@ -7,7 +7,9 @@ and asks again only for the ones that collided.
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,9 +131,24 @@ class CodeGenerator:
     def __init__(self, config: CodeConfig) -> None:
         self.config = config
         self._chars = config.charset
+        size = len(self._chars)
         # Rejection sampling on random bytes keeps every character equally likely.
-        self._limit = 256 - 256 % len(self._chars) if len(self._chars) <= 256 else 0
-        self._pieces = config.pattern.split("#")
+        self._limit = 256 - 256 % size if size <= 256 else 0
+        # ASCII charsets: bytes.translate maps accepted bytes to characters and drops the
+        # rejected ones in C, without a Python step per character.
+        self._table: bytes | None = None
+        self._rejected = b""
+        if self._limit and all(ord(c) < 128 for c in self._chars):
+            self._table = bytes(ord(self._chars[b % size]) if b < self._limit else 0
+                                for b in range(256))
+            self._rejected = bytes(range(self._limit, 256))
+        # The code around its runs of '#': "AB-####-##" is fixed ["AB-", "-", ""], runs [4, 2].
+        parts = re.split("(#+)", config.pattern)
+        fixed = parts[0::2]
+        fixed[0], fixed[-1] = config.prefix + fixed[0], fixed[-1] + config.postfix
+        self._fixed = fixed
+        self._offsets = list(itertools.accumulate((len(run) for run in parts[1::2]), initial=0))
+        self._template = "%s".join(piece.replace("%", "%%") for piece in fixed)
 
     def _random_chars(self, n: int) -> list[str]:
         chars, size, limit = self._chars, len(self._chars), self._limit
@@ -153,19 +170,39 @@ class CodeGenerator:
                         break
         return out
 
+    def _random_text(self, n: int) -> str:
+        """`n` random characters of the charset, as one string."""
+        if self._table is None:
+            return "".join(self._random_chars(n))
+        parts: list[bytes] = []
+        got = 0
+        while got < n:
+            need = n - got
+            part = os.urandom(need * 256 // self._limit + 16).translate(self._table,
+                                                                        self._rejected)
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts)[:n].decode("ascii")
+
     def one(self) -> str:
         return self.batch(1)[0]
 
     def batch(self, n: int) -> list[str]:
         """`n` codes, distinct from each other (not necessarily from codes stored elsewhere)."""
-        positions = self.config.random_positions
-        prefix, postfix, pieces = self.config.prefix, self.config.postfix, self._pieces
         made: dict[str, None] = {}
         while len(made) < n:
-            want = n - len(made)
-            chars = self._random_chars(want * positions)
-            for i in range(want):
-                drawn = chars[i * positions:(i + 1) * positions]
-                body = pieces[0] + "".join(c + p for c, p in zip(drawn, pieces[1:], strict=True))
-                made[prefix + body + postfix] = None
+            made.update(dict.fromkeys(self._draw(n - len(made))))
         return list(made)
+
+    def _draw(self, n: int) -> list[str]:
+        """`n` random codes, possibly repeating each other."""
+        width = self.config.random_positions
+        text = self._random_text(n * width)
+        starts = range(0, n * width, width)
+        if len(self._fixed) == 2:  # one run of '#' (the usual "########")
+            head, tail = self._fixed
+            if not head and not tail:
+                return [text[i:i + width] for i in starts]
+            return [head + text[i:i + width] + tail for i in starts]
+        template, runs = self._template, list(itertools.pairwise(self._offsets))
+        return [template % tuple(text[i + a:i + b] for a, b in runs) for i in starts]

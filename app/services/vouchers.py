@@ -8,6 +8,8 @@ Its campaign's validation rules apply on top of its own (nothing is copied).
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.db import repository
 from app.db.base import utcnow
 from app.db.campaigns import Campaign, CampaignMode, CampaignType
-from app.db.ids import new_id, prefix_of
+from app.db.ids import new_id, new_ids, prefix_of
 from app.db.rules import AssignedObject
 from app.db.session import Database
 from app.db.vouchers import TransactionType, Voucher, VoucherTransaction, VoucherType
@@ -100,12 +102,17 @@ async def generate_into(
     session: AsyncSession, project_id: str, campaign: Campaign, generator: codes.CodeGenerator,
     count: int,
 ) -> int:
-    """Insert `count` new vouchers with random codes; only collided codes are drawn again."""
-    remaining, fruitless = count, 0
+    """Insert `count` new vouchers with random codes; only collided codes are drawn again.
+
+    A round is one INSERT ... SELECT over the round's ids and codes, passed as one or two
+    parameters: no statement parameter, ORM object or dict per voucher. The rows are the
+    `template_rows` ones, column for column."""
+    remaining, fruitless, expect_new = count, 0, True
     while remaining > 0:
         batch = generator.batch(remaining)
-        inserted = await insert_rows(session, template_rows(project_id, campaign, batch))
-        remaining -= len(inserted)
+        inserted = await _insert_generated(session, project_id, campaign, batch, expect_new)
+        expect_new = inserted == len(batch)  # after a collision, expect more
+        remaining -= inserted
         fruitless = 0 if inserted else fruitless + 1
         if fruitless >= MAX_FRUITLESS_ROUNDS:
             raise ServiceError.one(
@@ -114,6 +121,89 @@ async def generate_into(
                 "the pattern or widen the charset", ["voucher", "codeConfig"],
             )
     return count
+
+
+# Columns of a generated voucher that are the same for the whole batch (see template_rows).
+_SHARED_COLUMNS = (
+    "project_id", "campaign_id", "type", "discount", "gift_amount", "gift_balance",
+    "gift_effect", "redemption_quantity", "redeemed_quantity", "redeemed_amount", "active",
+    "is_referral_code", "metadata", "created_at",
+)
+_ID_WIDTH = len(new_id("v"))
+
+
+@functools.cache
+def _generated_insert(dialect: str, gift: bool, skip_taken: bool) -> Any:
+    """INSERT INTO vouchers SELECT each (id, code) of the batch parameter and the shared
+    values. PostgreSQL: `unnest` of two arrays; SQLite: `json_each` of one JSON array of
+    id + code strings (ids have a fixed width). `skip_taken`: codes already in the project
+    are skipped (ON CONFLICT DO NOTHING) instead of failing the statement. Gift cards
+    return the new ids, for their ledger entries."""
+    table: sa.Table = Voucher.__table__  # type: ignore[attr-defined]
+    shared_values = [sa.bindparam(name, type_=table.c[name].type) for name in _SHARED_COLUMNS]
+    if dialect == "postgresql":
+        batch = sa.func.unnest(
+            sa.bindparam("ids", type_=postgresql.ARRAY(sa.String)),
+            sa.bindparam("codes", type_=postgresql.ARRAY(sa.String)),
+        ).table_valued("id", "code").render_derived(name="batch")
+        id_, code = batch.c.id, batch.c.code
+        insert: Any = postgresql.insert(table)
+    else:
+        batch = sa.func.json_each(sa.bindparam("batch", type_=sa.String)).table_valued("value")
+        id_ = sa.func.substr(batch.c.value, 1, _ID_WIDTH)
+        code = sa.func.substr(batch.c.value, _ID_WIDTH + 1)
+        insert = sqlite.insert(table)
+    # WHERE true: SQLite needs it to parse ON CONFLICT after INSERT ... SELECT.
+    rows = sa.select(id_, code, *shared_values).select_from(batch).where(sa.true())
+    stmt = insert.from_select(["id", "code", *_SHARED_COLUMNS], rows)
+    if skip_taken:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["project_id", "code"])
+    return stmt.returning(table.c.id) if gift else stmt
+
+
+async def _insert_generated(
+    session: AsyncSession, project_id: str, campaign: Campaign, codes_: list[str],
+    expect_new: bool,
+) -> int:
+    """Insert vouchers of the campaign's template with these codes, skipping codes already
+    taken in the project; returns how many were inserted. Gift cards get their opening
+    ledger entry."""
+    template = template_rows(project_id, campaign, [""])[0]
+    params = {name: template[name] for name in _SHARED_COLUMNS}
+    ids = new_ids("v", len(codes_))
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    gift = template["gift_amount"] > 0
+    if dialect == "postgresql":
+        params.update(ids=ids, codes=codes_)
+    else:
+        params["batch"] = json.dumps([id_ + code for id_, code in zip(ids, codes_, strict=True)],
+                                     ensure_ascii=False)
+
+    async def insert(skip_taken: bool) -> list[str] | int:
+        """The new vouchers' ids (gift cards: for their ledger), else how many."""
+        result = await session.execute(_generated_insert(dialect, gift, skip_taken), params)
+        return list(result.scalars()) if gift else int(result.rowcount)
+
+    if dialect == "postgresql" and expect_new:
+        # PostgreSQL inserts about 20 % faster without ON CONFLICT's speculative insertion,
+        # and new codes rarely collide: insert plainly in a savepoint, and only if a code
+        # is taken redo the round skipping the taken ones.
+        await session.flush()  # the savepoint would; its errors stay the caller's
+        try:
+            async with session.begin_nested():
+                inserted = await insert(skip_taken=False)
+        except IntegrityError:
+            inserted = await insert(skip_taken=True)
+    else:
+        inserted = await insert(skip_taken=True)
+    if isinstance(inserted, int):
+        return inserted
+    if inserted:
+        await session.execute(
+            sa.insert(VoucherTransaction.__table__),  # type: ignore[arg-type]
+            [_opening_entry({**template, "id": id_}) for id_ in inserted],
+        )
+    return len(inserted)
 
 
 # --- lookups ------------------------------------------------------------------------------

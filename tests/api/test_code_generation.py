@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from factories import error_codes, mutate
-from promo_factories import AMOUNT_10, CREATE_CAMPAIGN, campaign_codes, wait_for_action
+from promo_factories import (
+    AMOUNT_10,
+    CREATE_CAMPAIGN,
+    TRANSACTION,
+    VOUCHER,
+    campaign_codes,
+    wait_for_action,
+)
 
 from app.db.campaigns import Campaign
 from app.db.redemptions import AsyncAction
-from app.db.vouchers import Voucher
+from app.db.vouchers import Voucher, VoucherTransaction
 from app.services import async_actions
 
 TEMPLATE = {"type": "DISCOUNT_VOUCHER", "discount": AMOUNT_10}
@@ -105,3 +112,100 @@ class TestBackgroundGeneration:
         data = await other("query($id: ID!) { asyncAction(id: $id) { id } }",
                            id=payload["asyncAction"]["id"])
         assert data["asyncAction"] is None
+
+
+async def _vouchers(api, campaign_id):
+    """Every voucher of the campaign (VOUCHER fields and timestamps), page by page."""
+    nodes, after = [], None
+    while True:
+        data = await api(
+            f"query($f: VoucherFilter, $after: String) {{ vouchers(first: 100, after: $after, "
+            f"filter: $f) {{ edges {{ node {{ {VOUCHER} createdAt updatedAt }} }} "
+            "pageInfo { hasNextPage endCursor } } }", f={"campaignId": campaign_id}, after=after,
+        )
+        nodes += [e["node"] for e in data["vouchers"]["edges"]]
+        if not data["vouchers"]["pageInfo"]["hasNextPage"]:
+            return nodes
+        after = data["vouchers"]["pageInfo"]["endCursor"]
+
+
+def _template_fields(voucher):
+    return {k: v for k, v in voucher.items() if k not in ("id", "code", "campaignId",
+                                                           "createdAt")}
+
+
+class TestBackgroundBatches:
+    """The job's batches: codes taken elsewhere in the project, gift ledgers, exact rows."""
+
+    async def test_codes_taken_by_another_campaign_are_drawn_again(self, api, monkeypatch):
+        monkeypatch.setattr(async_actions, "BATCH_SIZE", 300)
+        config = {"charset": "ABCD", "length": 6}  # 4,096 codes: ~1 draw in 4 is taken
+        first = await _create(api, "Taken", 1000, codeConfig=config)
+
+        second = await _create(api, "Drawn again", 1001, codeConfig=config)
+        done = await wait_for_action(api, second["asyncAction"]["id"])
+
+        assert (done["status"], done["progress"], done["result"]) == (
+            "DONE", 1001, {"vouchers_count": 1001}
+        )
+        data = await api("query($id: ID!) { campaign(id: $id) { vouchersCount } }",
+                         id=second["campaign"]["id"])
+        assert data["campaign"]["vouchersCount"] == 1001
+        taken = await campaign_codes(api, first["campaign"]["id"])
+        drawn = await campaign_codes(api, second["campaign"]["id"])
+        assert len(taken) == len(set(taken)) == 1000
+        assert len(drawn) == len(set(drawn)) == 1001
+        assert set(taken).isdisjoint(drawn)
+
+    async def test_vouchers_are_the_same_as_inline_ones(self, api, monkeypatch):
+        monkeypatch.setattr(async_actions, "BATCH_SIZE", 400)
+        template = {"discount": {"type": "PERCENT", "percentOff": 15},
+                    "redemption": {"quantity": 3},
+                    "codeConfig": {"pattern": "X-###-%##", "prefix": "P%", "postfix": "é"}}
+        inline = await _create(api, "Inline", 1, **template)
+        background = await _create(api, "Background", 1001, **template)
+        await wait_for_action(api, background["asyncAction"]["id"])
+
+        (reference,) = await _vouchers(api, inline["campaign"]["id"])
+        made = await _vouchers(api, background["campaign"]["id"])
+
+        assert len(made) == 1001 and reference["redemption"]["quantity"] == 3
+        assert all(_template_fields(v) == _template_fields(reference) for v in made)
+        assert len({v["id"] for v in made}) == 1001
+        assert all(v["id"].startswith("v_") and len(v["id"]) == len(reference["id"])
+                   for v in made)
+        assert all(len(v["code"]) == 12 and v["code"][:4] == "P%X-" and v["code"][7:9] == "-%"
+                   and v["code"][11] == "é" for v in made)
+        assert all(v["campaignId"] == background["campaign"]["id"] for v in made)
+
+    async def test_gift_cards_get_their_opening_ledger_entry(self, api, db, monkeypatch):
+        monkeypatch.setattr(async_actions, "BATCH_SIZE", 400)
+        payload = await mutate(
+            api, CREATE_CAMPAIGN, name="Gifts", campaignType="GIFT_VOUCHERS", type="STATIC",
+            vouchersCount=1001, voucher={"type": "GIFT_VOUCHER", "gift": {"amount": 2500},
+                                         "codeConfig": {"length": 12}},
+        )
+        done = await wait_for_action(api, payload["asyncAction"]["id"])
+        campaign_id = payload["campaign"]["id"]
+
+        made = await _vouchers(api, campaign_id)
+        assert done["progress"] == len(made) == 1001
+        assert {(v["type"], v["gift"]["amount"], v["gift"]["balance"]) for v in made} == {
+            ("GIFT_VOUCHER", 2500, 2500)
+        }
+        data = await api(
+            f"query($code: String!) {{ voucherTransactions(code: $code) {{ totalCount "
+            f"edges {{ node {{ {TRANSACTION} }} }} }} }}", code=made[-1]["code"],
+        )
+        entries = [e["node"] for e in data["voucherTransactions"]["edges"]]
+        assert [(e["type"], e["amount"], e["balanceAfter"]) for e in entries] == [
+            ("CREDITS_ADDITION", 2500, 2500)
+        ]
+        async with db.read() as session:
+            ledger = (await session.execute(
+                sa.select(sa.func.count(sa.distinct(VoucherTransaction.voucher_id)),
+                          sa.func.count())
+                .join(Voucher, Voucher.id == VoucherTransaction.voucher_id)
+                .where(Voucher.campaign_id == campaign_id)
+            )).one()
+        assert tuple(ledger) == (1001, 1001)
