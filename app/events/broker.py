@@ -11,7 +11,6 @@ event would be missed by subscribers (webhooks are unaffected; they use the deli
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ import sqlalchemy as sa
 from app.db.base import utcnow
 from app.db.events import Event
 from app.db.session import Database
+from app.events.tasks import cancel
 from app.events.waker import Waker
 
 log = logging.getLogger("promogate.events")
@@ -74,11 +74,8 @@ class Broker:
                 self._task = asyncio.create_task(self._run(), name="promogate-broker")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await self._waker.stop()
 
     async def _run(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from app.db.session import Database
 from app.events import inbound
+from app.events.tasks import cancel
 from app.services.errors import ServiceError
 
 log = logging.getLogger("promogate.events")
@@ -50,11 +51,8 @@ class BusConsumer:
         self._task = asyncio.create_task(self._run(), name="promogate-bus-consumer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._nc.close(), 5)

@@ -12,7 +12,6 @@ events in order.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from app.db.events import DeliveryStatus, Event, WebhookAttempt, WebhookDelivery
 from app.db.ids import new_id
 from app.db.session import Database
 from app.events import webhooks
+from app.events.tasks import cancel
 from app.events.waker import Waker
 
 log = logging.getLogger("promogate.events")
@@ -74,11 +74,8 @@ class Dispatcher:
 
     async def stop(self) -> None:
         """Stop claiming; sends in flight are abandoned and re-claimed after their lease."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await self._waker.stop()
         if self._own_client and self._client is not None:
             await self._client.aclose()

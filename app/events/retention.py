@@ -11,7 +11,6 @@ first, so a large backlog never holds a long lock; several processes may prune a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ import sqlalchemy as sa
 from app.db.base import utcnow
 from app.db.events import DeliveryStatus, Event, SinkDelivery, WebhookDelivery
 from app.db.session import Database
+from app.events.tasks import cancel
 
 log = logging.getLogger("promogate.events")
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
@@ -78,11 +78,8 @@ class Pruner:
         self._task = asyncio.create_task(self._run(), name="promogate-event-pruner")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def run_once(self) -> int:
         count = await prune_events(self.db, before=self.clock() - self.retention)

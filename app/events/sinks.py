@@ -28,6 +28,7 @@ from sqlalchemy.orm import aliased
 from app.db.base import utcnow
 from app.db.events import DeliveryStatus, Event, SinkDelivery
 from app.db.session import Database
+from app.events.tasks import cancel
 from app.events.waker import Waker
 from app.events.webhooks import envelope
 
@@ -118,11 +119,8 @@ class SinkRelay:
         self._task = asyncio.create_task(self._run(), name=f"promogate-sink-{self.sink.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await self._waker.stop()
         await self.sink.close()
 
