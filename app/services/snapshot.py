@@ -796,7 +796,8 @@ async def _locked_rows(
     tiers = await _by_id(session, project_id, PromotionTier, _tier_ids(refs, stacks), lock=True)
     campaign_ids = _campaign_ids(vouchers.values(), tiers.values(), stacks.values())
     campaigns = await _by_id(session, project_id, Campaign, campaign_ids, lock=True)
-    head = (await session.execute(sa.select(*HEAD).where(Project.id == project_id))).one()
+    head = (await session.execute(_head_statement(False, False),
+                                  {"project_id": project_id})).one()
     cached = CACHE.entry(project_id, head.catalog_version)
     await _fill_shared(session, project_id, cached, with_autos=True)
     return await _with_rules(
