@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import engine
 from app.db import repository
 from app.db.campaigns import Campaign, PromotionStack, PromotionTier
-from app.db.catalog import LineCatalog as LineRows
 from app.db.catalog import (
+    LineCatalog,
     Product,
     Sku,
     auto_collections,
@@ -430,8 +430,8 @@ async def _reservations(
 # --- order and customer -------------------------------------------------------------------
 
 async def _line_rows(
-    session: AsyncSession, project_id: str, items: Sequence[ItemRef], cached: LineCatalog
-) -> LineRows:
+    session: AsyncSession, project_id: str, items: Sequence[ItemRef], cached: CachedLines
+) -> LineCatalog:
     """`catalog_for_lines` through the products-version cache: only ids it lacks are read."""
     missing = [
         i for i in items
@@ -469,16 +469,14 @@ async def _line_rows(
             if (product := cached.products_by_source.get(item.source_id)) is not None:
                 products_by_source[item.source_id] = product
         products.update((p.id, p) for p in named if p is not None)
-    return LineRows(products, skus, skus_by_source, products_by_source)
+    return LineCatalog(products, skus, skus_by_source, products_by_source)
 
 
 async def _memberships(
     session: AsyncSession, project_id: str, product_ids: list[str], sku_ids: list[str],
-    autos: Sequence[tuple[str, dict[str, Any]]] | None, cached: LineCatalog | None,
+    autos: Sequence[tuple[str, dict[str, Any]]] | None, cached: CachedLines,
 ) -> Mapping[str, Iterable[str]]:
-    """Which collections each product / SKU is in (through the cache when there is one)."""
-    if cached is None:
-        return await collections_of_products(session, project_id, product_ids, sku_ids, autos)
+    """Which collections each product / SKU is in; only ids the cache lacks are read."""
     new_products = _chunks([p for p in product_ids if p not in cached.collections])
     new_skus = _chunks([s for s in sku_ids if s not in cached.collections])
     if new_products or new_skus:
@@ -491,16 +489,12 @@ async def _memberships(
 
 async def _engine_items(
     session: AsyncSession, project_id: str, items: Sequence[ItemRef],
-    autos: Sequence[tuple[str, dict[str, Any]]] | None = None,
-    cached: LineCatalog | None = None,
+    autos: Sequence[tuple[str, dict[str, Any]]] | None, cached: CachedLines,
 ) -> tuple[engine.OrderItem, ...]:
     """Order lines with catalog data filled in (batched); unknown catalog ids are errors.
-    With `cached` (the project's entry for the products version this request read), only
+    `cached` is the project's entry for the products version this request read: only
     products, SKUs and memberships it doesn't hold yet are read."""
-    catalog = (
-        await _line_rows(session, project_id, items, cached) if cached is not None
-        else await catalog_for_lines(session, project_id, items)
-    )
+    catalog = await _line_rows(session, project_id, items, cached)
     products, skus = catalog.products, catalog.skus
     skus_by_source, products_by_source = catalog.skus_by_source, catalog.products_by_source
 
@@ -561,9 +555,9 @@ def _stored_item(row: OrderItem) -> ItemRef:
 
 
 async def load_order(
-    session: AsyncSession, project_id: str, ref: OrderRef | None,
+    session: AsyncSession, project_id: str, ref: OrderRef | None, *, catalog: CachedLines,
     autos: Sequence[tuple[str, dict[str, Any]]] | None = None,
-    lines: tuple[engine.OrderItem, ...] | None = None, *, catalog: LineCatalog | None = None,
+    lines: tuple[engine.OrderItem, ...] | None = None,
 ) -> tuple[Order | None, engine.Order]:
     """The order row (by id or source id) and the engine's order. `lines`: the sent items
     already resolved against the catalog by an earlier read of this same request; `catalog`:
@@ -663,7 +657,7 @@ class Definitions:
 
 
 @dataclass
-class LineCatalog:
+class CachedLines:
     """One project's products, SKUs and collection memberships at one products version, as
     order lines name them (by id or source id); None where nothing has that id."""
 
@@ -679,7 +673,7 @@ class LineCatalog:
             self.skus_by_source) + len(self.collections) > CACHE_ROWS
 
 
-E = TypeVar("E", Definitions, LineCatalog)
+E = TypeVar("E", Definitions, CachedLines)
 
 
 class VersionedCache(Generic[E]):  # noqa: UP046 - Python 3.11
@@ -715,7 +709,7 @@ class VersionedCache(Generic[E]):  # noqa: UP046 - Python 3.11
 
 
 CACHE = VersionedCache(Definitions)
-LINES = VersionedCache(LineCatalog)
+LINES = VersionedCache(CachedLines)
 
 
 # --- the loader ---------------------------------------------------------------------------
@@ -972,7 +966,7 @@ async def load(
 
     customer_row, customer = await load_customer(session, project_id, request.customer, lock=lock)
     order_row, order = await load_order(
-        session, project_id, request.order, rows.autos, lines,
+        session, project_id, request.order, autos=rows.autos, lines=lines,
         catalog=LINES.entry(project_id, rows.products_version),
     )
 
