@@ -62,28 +62,16 @@ def _bump(project_ids: Any, columns: Iterable[str]) -> Any:
     )
 
 
-def bump(project_id: str, model: type) -> Any:
-    """The statement a writer that bypasses the ORM (Core INSERT, COPY) must run in its
-    transaction after changing rows of `model`."""
-    return _bump({project_id}, VERSIONS[model])
-
-
 def _changed_beyond_counters(obj: Any) -> bool:
     return any(a.history.has_changes() for a in inspect(obj).attrs if a.key not in COUNTERS)
 
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
-    touched: dict[tuple[str, ...], set[str]] = {}
-    for obj in [*session.new, *session.deleted]:
-        if isinstance(obj, WATCHED):
-            touched.setdefault(VERSIONS[type(obj)], set()).add(obj.project_id)  # type: ignore[attr-defined]
-    for obj in session.dirty:
-        if isinstance(obj, WATCHED) and _changed_beyond_counters(obj):
-            touched.setdefault(VERSIONS[type(obj)], set()).add(obj.project_id)  # type: ignore[attr-defined]
     columns_by_project: dict[str, set[str]] = {}
-    for columns, projects in touched.items():
-        for project_id in projects:
-            columns_by_project.setdefault(project_id, set()).update(columns)
+    changed = [o for o in [*session.new, *session.deleted] if isinstance(o, WATCHED)]
+    changed += [o for o in session.dirty if isinstance(o, WATCHED) and _changed_beyond_counters(o)]
+    for obj in changed:
+        columns_by_project.setdefault(obj.project_id, set()).update(VERSIONS[type(obj)])
     groups: dict[frozenset[str], set[str]] = {}
     for project_id, columns in columns_by_project.items():
         groups.setdefault(frozenset(columns), set()).add(project_id)
