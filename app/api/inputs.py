@@ -52,8 +52,7 @@ def _fallback(type_: Any, name: str) -> Convert:
 class _Plan:
     """How to build one input type: its fields as (GraphQL name, Python name, converter)."""
 
-    def __init__(self, cls: type, definition: StrawberryObjectDefinition, schema: Any) -> None:
-        self.cls = cls
+    def __init__(self, definition: StrawberryObjectDefinition, schema: Any) -> None:
         self.definition = definition
         self.schema = schema
         self.fields: list[tuple[str, str, Convert]] | None = None
@@ -136,6 +135,6 @@ def install(schema: Any) -> int:
             continue
         if definition.from_input is not None or _has_maybe(definition):
             continue
-        definition.from_input = _Plan(definition.origin, definition, schema)
+        definition.from_input = _Plan(definition, schema)
         count += 1
     return count
