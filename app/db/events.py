@@ -47,6 +47,10 @@ class DeliveryStatus(StrEnum):
     DEAD = "DEAD"            # every retry failed; replayable with retryWebhookDelivery
 
 
+# Deliveries still to be made (not tried yet, or failed and waiting for their next try).
+OPEN_DELIVERY = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+
+
 class WebhookEndpoint(SQLModel, table=True):
     __tablename__ = "webhook_endpoints"
 

@@ -24,7 +24,14 @@ from sqlalchemy.orm import aliased
 
 from app.db import repository
 from app.db.base import utcnow
-from app.db.events import DeliveryStatus, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.db.events import (
+    OPEN_DELIVERY,
+    DeliveryStatus,
+    Event,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.db.ids import new_id
 from app.db.session import Database
 from app.events import webhooks
@@ -32,7 +39,6 @@ from app.events.tasks import cancel
 from app.events.waker import Waker
 
 log = logging.getLogger("promogate.events")
-OPEN = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ class Dispatcher:
         earlier_open = sa.exists().where(
             before.endpoint_id == d.endpoint_id,
             before.aggregate_key == d.aggregate_key,
-            before.status.in_(OPEN),  # type: ignore[attr-defined]
+            before.status.in_(OPEN_DELIVERY),  # type: ignore[attr-defined]
             sa.or_(
                 before.sequence < d.sequence,
                 sa.and_(before.sequence == d.sequence, before.id < d.id),
@@ -128,7 +134,7 @@ class Dispatcher:
             sa.select(d)
             .join(WebhookEndpoint, WebhookEndpoint.id == d.endpoint_id)
             .where(
-                d.status.in_(OPEN),  # type: ignore[attr-defined]
+                d.status.in_(OPEN_DELIVERY),  # type: ignore[attr-defined]
                 d.next_attempt_at <= now,
                 sa.or_(d.leased_until.is_(None), d.leased_until < now),  # type: ignore[union-attr]
                 WebhookEndpoint.active.is_(True),  # type: ignore[attr-defined]
@@ -218,5 +224,5 @@ async def pending_count(db: Database, project_id: str) -> int:
     async with db.read() as session:
         return await repository.count(
             session, WebhookDelivery, project_id,
-            [WebhookDelivery.status.in_(OPEN)],  # type: ignore[attr-defined]
+            [WebhookDelivery.status.in_(OPEN_DELIVERY)],  # type: ignore[attr-defined]
         )

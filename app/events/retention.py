@@ -18,23 +18,22 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from app.db.base import utcnow
-from app.db.events import DeliveryStatus, Event, SinkDelivery, WebhookDelivery
+from app.db.events import OPEN_DELIVERY, Event, SinkDelivery, WebhookDelivery
 from app.db.session import Database
 from app.events.tasks import cancel
 
 log = logging.getLogger("promogate.events")
-OPEN = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 BATCH = 2_000
 
 
 def _prunable(before: datetime, batch: int) -> sa.Select[tuple[str]]:
     open_webhooks = sa.exists().where(
         WebhookDelivery.event_id == Event.id,
-        WebhookDelivery.status.in_(OPEN),  # type: ignore[attr-defined]
+        WebhookDelivery.status.in_(OPEN_DELIVERY),  # type: ignore[attr-defined]
     )
     open_sinks = sa.exists().where(
         SinkDelivery.event_id == Event.id,
-        SinkDelivery.status.in_(OPEN),  # type: ignore[attr-defined]
+        SinkDelivery.status.in_(OPEN_DELIVERY),  # type: ignore[attr-defined]
     )
     return (
         sa.select(Event.id)

@@ -26,14 +26,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from app.db.base import utcnow
-from app.db.events import DeliveryStatus, Event, SinkDelivery
+from app.db.events import OPEN_DELIVERY, DeliveryStatus, Event, SinkDelivery
 from app.db.session import Database
 from app.events.tasks import cancel
 from app.events.waker import Waker
 from app.events.webhooks import envelope
 
 log = logging.getLogger("promogate.events")
-OPEN = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 MAX_BACKOFF = timedelta(minutes=5)
 
 
@@ -155,14 +154,14 @@ class SinkRelay:
             now = self.clock()
             earlier_open = sa.exists().where(
                 before.sink == d.sink, before.aggregate_key == d.aggregate_key,
-                before.status.in_(OPEN),  # type: ignore[attr-defined]
+                before.status.in_(OPEN_DELIVERY),  # type: ignore[attr-defined]
                 sa.or_(before.sequence < d.sequence,
                        sa.and_(before.sequence == d.sequence, before.id < d.id)),
             )
             stmt = (
                 sa.select(d, Event).join(Event, Event.id == d.event_id)
                 .where(
-                    d.sink == self.sink.name, d.status.in_(OPEN),  # type: ignore[attr-defined]
+                    d.sink == self.sink.name, d.status.in_(OPEN_DELIVERY),  # type: ignore[attr-defined]
                     d.next_attempt_at <= now,
                     sa.or_(d.leased_until.is_(None), d.leased_until < now),  # type: ignore[union-attr]
                     ~earlier_open,
