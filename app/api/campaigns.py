@@ -34,6 +34,7 @@ from app.api.redeemable_types import (
 )
 from app.api.relay import Connection, Node, connection, decode_cursor
 from app.api.rules import ValidationRule
+from app.api.scalars import SafeInt
 from app.db import campaigns as tables
 from app.db import redemptions as action_tables
 from app.services import campaigns as service
@@ -90,7 +91,7 @@ async def _rules(info: Info[Context, None], object_id: str) -> list[ValidationRu
 
 @strawberry.type
 class GiftTemplate:
-    amount: int
+    amount: SafeInt
     effect: GiftEffect
 
 
@@ -138,8 +139,8 @@ class Campaign(Node, Validity):
     category_id: strawberry.ID | None
     creation_status: CreationStatus
     redemptions_count: int
-    discounted_amount: int
-    orders_amount: int
+    discounted_amount: SafeInt
+    orders_amount: SafeInt
     metadata: JSON
     created_at: datetime
     updated_at: datetime | None
@@ -229,11 +230,11 @@ class PromotionTier(Node, Validity):
         return None if self.public else self.row.redeemed_quantity
 
     @strawberry.field(description="Total discount given (null for a publishable key)")
-    def discounted_amount(self) -> int | None:
+    def discounted_amount(self) -> SafeInt | None:
         return None if self.public else self.row.discounted_amount
 
     @strawberry.field(description="Total of the orders it applied to (null for a publishable key)")
-    def orders_amount(self) -> int | None:
+    def orders_amount(self) -> SafeInt | None:
         return None if self.public else self.row.orders_amount
 
 

@@ -14,6 +14,7 @@ from app.api.common import DeletePayload, RefInput, delete_mutation, given, mapp
 from app.api.context import Context
 from app.api.errors import UserError, mutation_call, query_call
 from app.api.relay import Connection, Node, connection, decode_cursor
+from app.api.scalars import SafeInt
 from app.db import catalog as tables
 from app.services import catalog as service
 from app.services import lookup
@@ -24,7 +25,7 @@ class Product(Node):
     id: strawberry.ID
     source_id: str | None
     name: str
-    price: int | None = strawberry.field(description="Unit price in minor units")
+    price: SafeInt | None = strawberry.field(description="Unit price in minor units")
     attributes: list[str]
     metadata: JSON
     created_at: datetime
@@ -50,7 +51,7 @@ class Sku(Node):
     product_id: strawberry.ID
     source_id: str | None
     sku: str | None
-    price: int | None = strawberry.field(description="Unit price in minor units")
+    price: SafeInt | None = strawberry.field(description="Unit price in minor units")
     attributes: JSON
     metadata: JSON
     created_at: datetime
@@ -114,7 +115,7 @@ class ProductCollection(Node):
 class CreateProductInput:
     name: str
     source_id: str | None = None
-    price: int | None = None
+    price: SafeInt | None = None
     attributes: list[str] | None = None
     metadata: JSON | None = None
 
@@ -124,7 +125,7 @@ class UpdateProductInput:
     id: strawberry.ID | None = None
     source_id: str | None = UNSET
     name: str | None = UNSET
-    price: int | None = UNSET
+    price: SafeInt | None = UNSET
     attributes: list[str] | None = UNSET
     metadata: JSON | None = UNSET
 
@@ -134,7 +135,7 @@ class CreateSkuInput:
     product_id: strawberry.ID
     source_id: str | None = None
     sku: str | None = None
-    price: int | None = None
+    price: SafeInt | None = None
     attributes: JSON | None = None
     metadata: JSON | None = None
 
@@ -144,7 +145,7 @@ class UpdateSkuInput:
     id: strawberry.ID | None = None
     source_id: str | None = UNSET
     sku: str | None = UNSET
-    price: int | None = UNSET
+    price: SafeInt | None = UNSET
     attributes: JSON | None = UNSET
     metadata: JSON | None = UNSET
 

@@ -17,6 +17,7 @@ from app.api.context import Context
 from app.api.customers import Customer, UpsertCustomerInput, upsert_data
 from app.api.errors import UserError, mutation_call, query_call
 from app.api.relay import Connection, Node, connection, decode_cursor
+from app.api.scalars import SafeInt
 from app.db import catalog as catalog_tables
 from app.db import customers as customer_tables
 from app.db import orders as tables
@@ -43,9 +44,9 @@ class OrderItem:
     source_id: str | None
     related_object: str | None = strawberry.field(description="product, sku, or null if unknown")
     quantity: int
-    price: int | None
-    amount: int
-    discount_amount: int = strawberry.field(description="Discounts on this line")
+    price: SafeInt | None
+    amount: SafeInt
+    discount_amount: SafeInt = strawberry.field(description="Discounts on this line")
     discount_quantity: int
     added_quantity: int = strawberry.field(description="Free units added by unit effects")
     metadata: JSON
@@ -78,11 +79,11 @@ class Order(Node):
     id: strawberry.ID
     source_id: str | None
     status: OrderStatus
-    amount: int = strawberry.field(description="Order amount in minor units, before discounts")
-    discount_amount: int = strawberry.field(description="Order-level discounts (redemptions)")
-    items_discount_amount: int
-    total_discount_amount: int
-    total_amount: int = strawberry.field(description="What the customer pays after discounts")
+    amount: SafeInt = strawberry.field(description="Order amount in minor units, before discounts")
+    discount_amount: SafeInt = strawberry.field(description="Order-level discounts (redemptions)")
+    items_discount_amount: SafeInt
+    total_discount_amount: SafeInt
+    total_amount: SafeInt = strawberry.field(description="What the customer pays after discounts")
     customer_id: strawberry.ID | None
     metadata: JSON
     created_at: datetime
@@ -126,10 +127,10 @@ class OrderItemInput:
     product_id: strawberry.ID | None = None
     sku_id: strawberry.ID | None = None
     source_id: str | None = None
-    price: int | None = strawberry.field(
+    price: SafeInt | None = strawberry.field(
         default=None, description="Unit price; taken from the SKU, then the product, if omitted"
     )
-    amount: int | None = strawberry.field(
+    amount: SafeInt | None = strawberry.field(
         default=None, description="Line amount; price × quantity if omitted"
     )
     metadata: JSON | None = None
@@ -139,7 +140,7 @@ class OrderItemInput:
 class CreateOrderInput:
     source_id: str | None = None
     status: OrderStatus | None = None
-    amount: int | None = strawberry.field(
+    amount: SafeInt | None = strawberry.field(
         default=None, description="Σ item amounts if omitted"
     )
     items: list[OrderItemInput] | None = None
@@ -152,7 +153,7 @@ class UpdateOrderInput:
     id: strawberry.ID | None = None
     source_id: str | None = UNSET
     status: OrderStatus | None = UNSET
-    amount: int | None = UNSET
+    amount: SafeInt | None = UNSET
     items: list[OrderItemInput] | None = UNSET
     customer: UpsertCustomerInput | None = UNSET
     metadata: JSON | None = UNSET

@@ -15,6 +15,7 @@ from app.api.context import Context
 from app.api.errors import query_call
 from app.api.redeemable_types import Discount
 from app.api.relay import PageInfo
+from app.api.scalars import SafeInt
 from app.api.validation import (
     BundleResult,
     CustomerInput,
@@ -24,10 +25,11 @@ from app.api.validation import (
     RedeemableObject,
     load_campaign,
     load_categories,
+    request_error,
     stack_request,
 )
 from app.services import qualification as service
-from app.services.stack import to_json
+from app.services.stack import RequestProblem, to_json
 
 if TYPE_CHECKING:
     from app.api.campaigns import Campaign
@@ -89,9 +91,9 @@ class QualifiedItem:
     sku_id: strawberry.ID | None
     source_id: str | None
     quantity: int
-    price: int | None
-    discounted_price: int | None = strawberry.field(description="Unit price after discount")
-    discount_amount: int
+    price: SafeInt | None
+    discounted_price: SafeInt | None = strawberry.field(description="Unit price after discount")
+    discount_amount: SafeInt
 
 
 @strawberry.type(description="A redeemable this customer can use on this cart, priced alone")
@@ -197,7 +199,10 @@ class QualificationQuery:
         self, info: Info[Context, None], input: QualificationInput
     ) -> QualificationConnection:
         ctx = info.context
-        page = await query_call(service.qualify(ctx.db, ctx.project_id, _request(input)))
+        try:
+            page = await query_call(service.qualify(ctx.db, ctx.project_id, _request(input)))
+        except RequestProblem as exc:  # as in validateStack: amount_too_large with its field
+            raise request_error(exc) from exc
         edges = [
             QualificationEdge(cursor=cursor, node=Qualification.from_result(q))
             for q, cursor in zip(page.items, page.cursors, strict=True)

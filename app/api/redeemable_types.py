@@ -14,6 +14,7 @@ from strawberry import UNSET
 from strawberry.types import Info
 
 from app.api.context import Context
+from app.api.scalars import SafeInt
 from app.services import rules as rule_service
 
 
@@ -92,11 +93,11 @@ class UnitInput:
 class DiscountInput:
     type: DiscountType
     effect: DiscountEffect | None = None
-    amount_off: int | None = None
+    amount_off: SafeInt | None = None
     percent_off: float | None = None
-    amount_limit: int | None = None
-    aggregated_amount_limit: int | None = None
-    fixed_amount: int | None = None
+    amount_limit: SafeInt | None = None
+    aggregated_amount_limit: SafeInt | None = None
+    fixed_amount: SafeInt | None = None
     unit_off: int | None = None
     unit_type: str | None = None
     units: list[UnitInput] | None = None
@@ -119,11 +120,11 @@ class Unit:
 class Discount:
     type: DiscountType
     effect: DiscountEffect | None
-    amount_off: int | None
+    amount_off: SafeInt | None
     percent_off: float | None
-    amount_limit: int | None
-    aggregated_amount_limit: int | None
-    fixed_amount: int | None
+    amount_limit: SafeInt | None
+    aggregated_amount_limit: SafeInt | None
+    fixed_amount: SafeInt | None
     unit_off: int | None
     unit_type: str | None
     units: list[Unit] | None
@@ -135,7 +136,7 @@ class Discount:
     is_dynamic: bool | None = strawberry.field(
         default=None, description="The value came from a formula"
     )
-    applied_amount: int | None = strawberry.field(
+    applied_amount: SafeInt | None = strawberry.field(
         default=None, description="What this discount took off the order (minor units)"
     )
     item_indices: list[int] | None = strawberry.field(
@@ -189,13 +190,13 @@ class Discount:
 
 @strawberry.input
 class GiftInput:
-    amount: int = strawberry.field(description="Initial balance, minor units")
+    amount: SafeInt = strawberry.field(description="Initial balance, minor units")
     effect: GiftEffect | None = None
 
 
 @strawberry.input
 class LoyaltyCardInput:
-    points: int
+    points: SafeInt
 
 
 @strawberry.input

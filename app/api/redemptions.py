@@ -15,6 +15,7 @@ from app.api.customers import Customer
 from app.api.errors import UserError, query_call
 from app.api.orders import Order
 from app.api.relay import Connection, Node, connection, decode_cursor
+from app.api.scalars import SafeInt
 from app.api.validation import (
     CustomerInput,
     OrderInput,
@@ -47,7 +48,7 @@ class RedemptionStatus(Enum):
 
 @strawberry.type
 class RedemptionGift:
-    amount: int = strawberry.field(description="Gift credits spent")
+    amount: SafeInt = strawberry.field(description="Gift credits spent")
 
 
 @strawberry.type
@@ -55,8 +56,8 @@ class RedemptionRollback(Node):
     id: strawberry.ID
     redemption_id: strawberry.ID
     reason: str | None
-    amount: int = strawberry.field(description="Negative: the discount given back")
-    gift_credits: int = strawberry.field(description="Negative: the credits refunded")
+    amount: SafeInt = strawberry.field(description="Negative: the discount given back")
+    gift_credits: SafeInt = strawberry.field(description="Negative: the credits refunded")
     created_at: datetime
 
     @classmethod
@@ -83,7 +84,7 @@ class Redemption(Node):
     customer_id: strawberry.ID | None
     order_id: strawberry.ID | None
     parent_id: strawberry.ID | None
-    amount: int = strawberry.field(description="Discount given (minor units)")
+    amount: SafeInt = strawberry.field(description="Discount given (minor units)")
     gift: RedemptionGift | None
     failure_code: str | None
     failure_message: str | None

@@ -16,6 +16,7 @@ from app.api.context import Context
 from app.api.errors import UserError, mutation_call, query_call
 from app.api.redeemable_types import data_of
 from app.api.relay import Connection, Node, connection, decode_cursor
+from app.api.scalars import SafeInt
 from app.db import rules as tables
 from app.services import lookup
 from app.services import rules as service
@@ -61,9 +62,9 @@ class ApplicableTo:
     target: str | None
     quantity_limit: int | None
     aggregated_quantity_limit: int | None
-    amount_limit: int | None
-    aggregated_amount_limit: int | None
-    price: int | None
+    amount_limit: SafeInt | None
+    aggregated_amount_limit: SafeInt | None
+    price: SafeInt | None
     skip_initially: int | None
     repeat: int | None
 
@@ -163,9 +164,9 @@ class ApplicableToInput:
     effect: str | None = None
     quantity_limit: int | None = None
     aggregated_quantity_limit: int | None = None
-    amount_limit: int | None = None
-    aggregated_amount_limit: int | None = None
-    price: int | None = None
+    amount_limit: SafeInt | None = None
+    aggregated_amount_limit: SafeInt | None = None
+    price: SafeInt | None = None
     target: str | None = None
     skip_initially: int | None = None
     repeat: int | None = None

@@ -16,6 +16,7 @@ from strawberry.extensions import (
     query_depth_limiter,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
@@ -41,6 +42,7 @@ from app.api.auth import Authorization
 from app.api.context import Context
 from app.api.errors import MaskUnexpectedErrors, log_unexpected
 from app.api.relay import Node
+from app.api.scalars import SCALARS, AmountErrors
 from app.db import campaigns as campaign_tables
 from app.db import catalog as catalog_tables
 from app.db import categories as category_tables
@@ -160,6 +162,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     extensions: list[Any] = [
         MaskUnexpectedErrors,
+        AmountErrors,
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
         lambda: AddValidationRules(limit_rules(settings.max_query_depth, settings.max_aliases)),
@@ -170,7 +173,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     schema = PromogateSchema(
         query=Query, mutation=Mutation, subscription=Subscription, types=TYPES,
-        extensions=extensions,
+        extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS),
     )
     inputs.install(schema)
     return schema

@@ -19,6 +19,7 @@ from app.api.context import Context
 from app.api.errors import ApiError
 from app.api.orders import OrderItemInput, OrderStatus
 from app.api.redeemable_types import Discount
+from app.api.scalars import SafeInt
 from app.services import snapshot, stack
 
 if TYPE_CHECKING:
@@ -67,29 +68,29 @@ class OrderItemCalculation:
     source_id: str | None
     quantity: int
     initial_quantity: int
-    price: int | None
-    amount: int
-    discount_amount: int
-    applied_discount_amount: int
-    subtotal_amount: int
+    price: SafeInt | None
+    amount: SafeInt
+    discount_amount: SafeInt
+    applied_discount_amount: SafeInt
+    subtotal_amount: SafeInt
     discount_quantity: int
     applied_quantity: int = strawberry.field(
         description="Units added in this request by unit (free item) effects"
     )
-    applied_quantity_amount: int
+    applied_quantity_amount: SafeInt
 
 
 @strawberry.type
 class OrderCalculation:
-    amount: int
-    initial_amount: int
-    discount_amount: int
-    items_discount_amount: int
-    total_discount_amount: int
-    total_amount: int
-    applied_discount_amount: int
-    items_applied_discount_amount: int
-    total_applied_discount_amount: int
+    amount: SafeInt
+    initial_amount: SafeInt
+    discount_amount: SafeInt
+    items_discount_amount: SafeInt
+    total_discount_amount: SafeInt
+    total_amount: SafeInt
+    applied_discount_amount: SafeInt
+    items_applied_discount_amount: SafeInt
+    total_applied_discount_amount: SafeInt
     items: list[OrderItemCalculation]
 
     @classmethod
@@ -100,15 +101,15 @@ class OrderCalculation:
 
 @strawberry.type
 class GiftResult:
-    credits: int = strawberry.field(description="Credits applied in this request")
-    balance: int = strawberry.field(description="Balance before this request")
+    credits: SafeInt = strawberry.field(description="Credits applied in this request")
+    balance: SafeInt = strawberry.field(description="Balance before this request")
 
 
 @strawberry.type
 class LoyaltyCardResult:
-    points: int
-    balance: int
-    amount: int
+    points: SafeInt
+    balance: SafeInt
+    amount: SafeInt
 
 
 @strawberry.type
@@ -219,13 +220,13 @@ class StackValidation:
 
 @strawberry.input
 class GiftCreditsInput:
-    credits: int | None = None
+    credits: SafeInt | None = None
 
 
 @strawberry.input
 class RewardInput:
     id: strawberry.ID
-    points: int | None = None
+    points: SafeInt | None = None
 
 
 @strawberry.input
@@ -250,7 +251,7 @@ class CustomerInput:
 class OrderInput:
     id: strawberry.ID | None = None
     source_id: str | None = None
-    amount: int | None = None
+    amount: SafeInt | None = None
     status: OrderStatus | None = None
     items: list[OrderItemInput] | None = None
     metadata: JSON | None = None

@@ -34,6 +34,7 @@ from app.api.redeemable_types import (
 )
 from app.api.relay import Connection, Node, connection, decode_cursor
 from app.api.rules import ValidationRule
+from app.api.scalars import SafeInt
 from app.db import campaigns as campaign_tables
 from app.db import vouchers as tables
 from app.services import lookup
@@ -53,8 +54,8 @@ class TransactionType(Enum):
 
 @strawberry.type
 class Gift:
-    amount: int = strawberry.field(description="Credits ever added (minor units)")
-    balance: int
+    amount: SafeInt = strawberry.field(description="Credits ever added (minor units)")
+    balance: SafeInt
     effect: GiftEffect | None
 
 
@@ -62,7 +63,7 @@ class Gift:
 class VoucherRedemption:
     quantity: int | None = strawberry.field(description="null = unlimited")
     redeemed_quantity: int
-    redeemed_amount: int
+    redeemed_amount: SafeInt
 
 
 @strawberry.type
@@ -162,8 +163,8 @@ class VoucherTransaction(Node):
     id: strawberry.ID
     voucher_id: strawberry.ID
     type: TransactionType
-    amount: int = strawberry.field(description="Signed change of the balance")
-    balance_after: int
+    amount: SafeInt = strawberry.field(description="Signed change of the balance")
+    balance_after: SafeInt
     reason: str | None
     source_id: str | None
     redemption_id: strawberry.ID | None
@@ -235,7 +236,7 @@ class VoucherRefInput:
 @strawberry.input
 class GiftCardBalanceInput:
     code: str
-    amount: int = strawberry.field(description="Minor units; negative removes credits")
+    amount: SafeInt = strawberry.field(description="Minor units; negative removes credits")
     reason: str | None = None
     source_id: str | None = strawberry.field(
         default=None, description="Makes the call idempotent: a replay returns the first answer"

@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.engine import money as engine_money
+
 MAX_METADATA_BYTES = 64 * 1024
-MAX_MONEY = 2**31 - 1  # minor units; GraphQL Int is 32-bit, so amounts stay within it
 SOURCE_ID_RE = re.compile(r"^[^\s](.{0,198}[^\s])?$")
 
 
@@ -71,8 +72,15 @@ class Checks:
             return
         if value < 0:
             self.fail("negative_amount", "must not be negative", path)
-        elif value > MAX_MONEY:
-            self.fail("amount_too_large", f"must be at most {MAX_MONEY}", path)
+        else:
+            self.fits(value, path)
+
+    def fits(self, value: int | None, path: list[str | int], what: str = "this amount") -> bool:
+        """Refuse an amount beyond ±2^53 − 1 (`amount_too_large`); True when it fits."""
+        if value is None or engine_money.fits(value):
+            return True
+        self.fail(engine_money.AMOUNT_TOO_LARGE, engine_money.too_large_message(what), path)
+        return False
 
     def positive(self, value: int | None, path: list[str | int], *, maximum: int) -> None:
         if value is None:

@@ -13,10 +13,11 @@ from app.db.catalog import Product, Sku, catalog_for_lines
 from app.db.ids import new_id
 from app.db.orders import Order, OrderItem, OrderStatus, items_of_orders
 from app.db.session import Database
+from app.engine import money
 from app.events import payloads
 from app.events.outbox import emit
 from app.services import customers, lookup
-from app.services.errors import MAX_MONEY, Checks, ServiceError
+from app.services.errors import Checks, ServiceError
 
 MAX_ITEMS = 500
 MAX_QUANTITY = 1_000_000
@@ -104,8 +105,7 @@ async def _build_items(
                             [*path, "price"])
                 continue
             amount = price * item.quantity
-            if amount > MAX_MONEY:
-                checks.fail("amount_too_large", "price × quantity is too large", path)
+            if not checks.fits(amount, path, "price × quantity"):
                 continue
         source_id = item.source_id or (sku.source_id if sku else None) or (
             product.source_id if product else None
@@ -131,8 +131,9 @@ async def _priced_items(
     """The order's item rows (not yet added); sets its amount: given, else Σ item amounts."""
     rows = await _build_items(session, project_id, order.id, items)
     derived = sum(row.amount for row in rows)
-    if amount is None and derived > MAX_MONEY:
-        raise ServiceError.one("amount_too_large", "the items add up to too much", ["items"])
+    if not money.fits(derived):  # checked even when an amount is given: lines must add up
+        raise ServiceError.one(money.AMOUNT_TOO_LARGE,
+                               money.too_large_message("the sum of the items"), ["items"])
     order.amount = amount if amount is not None else derived
     return rows
 

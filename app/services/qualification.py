@@ -38,7 +38,7 @@ from app.db.session import Database
 from app.db.vouchers import Voucher, VoucherType
 from app.services import snapshot
 from app.services.errors import ServiceError
-from app.services.stack import Clock, utc_now
+from app.services.stack import Clock, check_order, check_result, utc_now
 
 MAX_PAGE = 50
 DEFAULT_PAGE = 10
@@ -596,6 +596,7 @@ async def qualify(
             session, project_id, request.order,
             catalog=snapshot.LINES.entry(project_id, head.products_version),
         )
+        check_order(order)
         keys = {k for line in order.items
                 for k in (line.product_id, line.sku_id, *line.collection_ids) if k}
         amount = order.amount if order.amount is not None else sum(
@@ -628,6 +629,7 @@ async def qualify(
                 timezone=time_zone or "UTC", mode=mode,
                 redemption_metadata=dict(request.metadata or {}),
             ))
+            check_result(evaluation, len(order.items), each=True)
             for candidate, result in zip(pool, evaluation.redeemables, strict=True):
                 if _keep(result, scenario):
                     results.append(Qualified(candidate, result,

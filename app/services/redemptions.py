@@ -37,11 +37,12 @@ from app.db.redemptions import (
 )
 from app.db.session import Database
 from app.db.vouchers import TransactionType, Voucher, VoucherTransaction
+from app.engine import money
 from app.events import payloads
 from app.events.outbox import emit
 from app.services import customers, snapshot
 from app.services.errors import ServiceError, UserError
-from app.services.stack import Clock, load_checked, run_engine, to_json, utc_now
+from app.services.stack import Clock, load_checked, run_engine, to_json, too_large, utc_now
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 5
@@ -317,12 +318,56 @@ async def _record_failure(
     )
 
 
+def _check_counters(
+    loaded: snapshot.Snapshot, result: engine.StackValidation,
+    spent: list[engine.RedeemableResult],
+) -> None:
+    """The running totals this redemption adds to (read under its locks) must stay within
+    the largest amount: refused before anything is written."""
+    order_amount = result.order.amount
+    requested = [name for _, name, _ in loaded.resolved]
+    by_campaign: dict[str, int] = {}
+    for item in spent:
+        discount = item.order.total_applied_discount_amount
+        voucher = loaded.vouchers.get(item.id) if (
+            item.object is engine.RedeemableObject.VOUCHER) else None
+        tier = loaded.tiers.get(item.id) if (
+            item.object is engine.RedeemableObject.PROMOTION_TIER) else None
+        credits = item.gift.credits if item.gift else 0
+        totals = [
+            (voucher.redeemed_amount + (credits or discount), "the code's redeemed amount")
+        ] if voucher is not None else []
+        if tier is not None:
+            totals += [(tier.discounted_amount + discount, "the tier's discounted amount"),
+                       (tier.orders_amount + order_amount, "the tier's orders amount")]
+        campaign_id = voucher.campaign_id if voucher else (tier.campaign_id if tier else None)
+        if campaign_id is not None:
+            by_campaign[campaign_id] = by_campaign.get(campaign_id, 0) + discount
+            campaign = loaded.campaigns.get(campaign_id)
+            if campaign is not None:
+                totals += [
+                    (campaign.discounted_amount + by_campaign[campaign_id],
+                     "the campaign's discounted amount"),
+                    (campaign.orders_amount + order_amount, "the campaign's orders amount"),
+                ]
+        for total, what in totals:
+            if not money.fits(total):  # a stack's tier was not sent itself: the list is named
+                at = requested.index(item.id) if item.id in requested else None
+                raise too_large(what, ["redeemables", *([str(at)] if at is not None else [])])
+    customer = loaded.customer_row
+    if customer is not None and loaded.order_row is None and not money.fits(
+        customer.orders_amount + order_amount
+    ):
+        raise too_large("the customer's orders amount", ["order", "amount"])
+
+
 async def _record_success(
     session: AsyncSession, project_id: str, loaded: snapshot.Snapshot,
     result: engine.StackValidation, spent: list[engine.RedeemableResult],
     request: snapshot.StackRequest, order_status: str | None, now: datetime,
     as_json: dict[str, Any],
 ) -> RedeemOutcome:
+    _check_counters(loaded, result, spent)
     customer_id = loaded.customer_row.id if loaded.customer_row else None
     if request.customer is not None:
         upserted = await customers.upsert_in(

@@ -96,6 +96,11 @@ def _check(checks: Checks, data: dict[str, Any], *, creating: bool) -> None:
     if data.get("logic") is not None and data.get("rules") is None:
         checks.fail(CODE, "give the rules together with their logic", ["logic"])
     checks.text((data.get("error") or {}).get("message"), ["error", "message"], max_length=1000)
+    for side in ("included", "excluded"):  # amounts of targets: within 2^53 - 1
+        for index, target in enumerate((data.get("applicable_to") or {}).get(side) or []):
+            for key, name in (("amount_limit", "amountLimit"), ("price", "price"),
+                              ("aggregated_amount_limit", "aggregatedAmountLimit")):
+                checks.fits(target.get(key), ["applicableTo", side, index, name])
     bundle = data.get("bundle_rules")
     if bundle is not None and not isinstance(bundle, dict):
         checks.fail(CODE, "bundleRules is an object {items, limit}", ["bundleRules"])

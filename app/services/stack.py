@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import engine
 from app.db.redemptions import SessionReservation
 from app.db.session import Database
+from app.engine import money
 from app.services import snapshot
 from app.services.errors import ServiceError
 
@@ -84,8 +85,13 @@ def to_json(value: Any) -> Any:
     return value
 
 
+def too_large(what: str, field: list[str]) -> RequestProblem:
+    return RequestProblem(money.AMOUNT_TOO_LARGE, money.too_large_message(what), field)
+
+
 def check_request(request: snapshot.StackRequest) -> None:
-    """Malformed input the engine can't judge: negative credits, bad quantities."""
+    """Malformed input the engine can't judge: negative credits, bad quantities, amounts
+    beyond the largest one (2^53 - 1)."""
     for index, ref in enumerate(request.redeemables):
         if not ref.id.strip():
             raise RequestProblem("invalid_payload", "a redeemable needs an id",
@@ -93,6 +99,10 @@ def check_request(request: snapshot.StackRequest) -> None:
         if ref.gift_credits is not None and ref.gift_credits < 0:
             raise RequestProblem("invalid_payload", "gift credits must not be negative",
                                  ["redeemables", str(index), "gift", "credits"])
+        for value, field in ((ref.gift_credits, ["gift", "credits"]),
+                             (ref.reward_points, ["reward", "points"])):
+            if value is not None and not money.fits(value):
+                raise too_large(field[-1], ["redeemables", str(index), *field])
     if request.order is not None and request.order.items is not None:
         if len(request.order.items) > 500:
             raise RequestProblem("invalid_payload", "at most 500 order items",
@@ -110,11 +120,51 @@ def check_request(request: snapshot.StackRequest) -> None:
         raise RequestProblem("invalid_payload", "amount must not be negative", ["order", "amount"])
 
 
+def check_order(order: engine.Order) -> None:
+    """The order as it will be evaluated (catalog prices filled in): every line's price and
+    amount (price × quantity when not given), their sum and the order amount must fit
+    within 2^53 - 1 before anything is evaluated, stored or answered."""
+    where = money.line_amounts(
+        [(item.quantity, item.price, item.amount) for item in order.items], order.amount
+    )
+    if where is None:
+        return
+    index, name = where
+    if index is not None:
+        what = {"price": "the price", "amount": "the line amount"}.get(name, "price × quantity")
+        raise too_large(what, ["order", "items", str(index), *([name] if name else [])])
+    if name == "amount":
+        raise too_large("the order amount", ["order", "amount"])
+    raise too_large("the sum of the order items", ["order", "items"])
+
+
+def check_result(result: engine.StackValidation, lines: int, *, each: bool = False) -> None:
+    """Amounts the evaluation computed (free units added by unit discounts can grow an
+    order) must fit too, before any of them is stored or answered. `lines`: how many lines
+    were sent; a computed line beyond them is named by the order amount.
+
+    For a stack only the final calculation is checked: each redeemable's own calculation is
+    a step towards it, and along the steps amounts only grow (added units) while discounts
+    accumulate without exceeding them, so the final one bounds every earlier one. `each`:
+    redeemables priced alone (qualifications), every calculation is checked."""
+    calcs = [item.order for item in result.redeemables] if each else [result.order]
+    for calc in calcs:
+        where = money.calculation_too_large(calc)
+        if where is None:
+            continue
+        index, _ = where
+        if index is not None and index < lines:
+            raise too_large("an amount of this line", ["order", "items", str(index)])
+        raise too_large("an amount of this order", ["order", "amount"])
+
+
 def run_engine(loaded: snapshot.Snapshot) -> engine.StackValidation:
     try:
-        return engine.evaluate(loaded.request)
+        result = engine.evaluate(loaded.request)
     except engine.RequestError as exc:
         raise RequestProblem(exc.code, exc.message, ["redeemables"]) from exc
+    check_result(result, len(loaded.request.order.items))
+    return result
 
 
 async def load_checked(
@@ -123,12 +173,14 @@ async def load_checked(
 ) -> snapshot.Snapshot:
     check_request(request)
     try:
-        return await snapshot.load(
+        loaded = await snapshot.load(
             session, project_id, request, now=now, mode=mode, lock=lock, lines=lines
         )
     except ServiceError as exc:
         first = exc.errors[0]
         raise RequestProblem(first.code, first.message, first.field) from exc
+    check_order(loaded.request.order)
+    return loaded
 
 
 def _session(ask: SessionAsk, now: datetime) -> SessionInfo:

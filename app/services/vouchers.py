@@ -26,10 +26,11 @@ from app.db.ids import new_id, new_ids, prefix_of
 from app.db.rules import AssignedObject
 from app.db.session import Database
 from app.db.vouchers import TransactionType, Voucher, VoucherTransaction, VoucherType
+from app.engine import money
 from app.events.outbox import emit_row
 from app.services import codes
 from app.services import redeemable_checks as shared
-from app.services.errors import MAX_MONEY, Checks, ServiceError, not_found
+from app.services.errors import Checks, ServiceError, not_found
 
 MAX_REDEMPTION_QUANTITY = 1_000_000_000
 # Rounds in a row that insert nothing before a generation gives up (the space is full).
@@ -270,8 +271,8 @@ def _check_kind(checks: Checks, kind: str, data: dict[str, Any]) -> None:
 def check_gift_amount(checks: Checks, amount: Any, path: list[str | int]) -> None:
     if amount is None or amount <= 0:
         checks.fail("invalid_balance", "a gift card's amount must be greater than zero", path)
-    elif amount > MAX_MONEY:
-        checks.fail("invalid_balance", f"must be at most {MAX_MONEY}", path)
+    else:
+        checks.fits(amount, path, "a gift card's amount")
 
 
 def _apply(voucher: Voucher, data: dict[str, Any]) -> None:
@@ -489,9 +490,8 @@ def _check_balance_input(data: dict[str, Any]) -> None:
     amount = data.get("amount")
     if not amount:
         checks.fail("invalid_amount", "amount must not be zero", ["amount"])
-    elif abs(amount) > MAX_MONEY:
-        checks.fail("invalid_amount", f"amount must be at most {MAX_MONEY} either way",
-                    ["amount"])
+    else:
+        checks.fits(amount, ["amount"], "the change")
     checks.text(data.get("reason"), ["reason"], max_length=500)
     checks.source_id(data.get("source_id"), ["sourceId"])
     checks.raise_if_any()
@@ -534,6 +534,18 @@ async def add_gift_balance(db: Database, project_id: str, data: dict[str, Any]) 
         return replay
 
 
+def _check_new_balance(voucher: Voucher, amount: int) -> None:
+    """A top-up may not carry the balance, or the credits ever added, past the largest
+    amount: refused before anything is written (the UPDATE re-checks it under its lock).
+    As the balance never exceeds the credits ever added, refunds of spent credits (rollbacks)
+    stay within the limit too."""
+    for total, what in ((voucher.gift_balance + amount, "the balance after this change"),
+                        (voucher.gift_amount + max(amount, 0), "the credits ever added")):
+        if not money.fits(total):
+            raise ServiceError.one(money.AMOUNT_TOO_LARGE, money.too_large_message(what),
+                                   ["amount"])
+
+
 async def _add_gift_balance(db: Database, project_id: str, data: dict[str, Any]) -> BalanceChange:
     amount = data["amount"]
     async with db.write() as session:
@@ -543,12 +555,16 @@ async def _add_gift_balance(db: Database, project_id: str, data: dict[str, Any])
         replay = await _replayed(session, project_id, voucher, data)
         if replay is not None:
             return replay
+        _check_new_balance(voucher, amount)
         table = Voucher.__table__
         stmt = (
             sa.update(table)
             .where(
                 table.c.project_id == project_id, table.c.id == voucher.id,  # type: ignore[attr-defined]
                 table.c.gift_balance + amount >= 0,  # type: ignore[attr-defined]
+                # the same limit _check_new_balance applied, against the row as updated
+                table.c.gift_balance + amount <= money.MAX_AMOUNT,  # type: ignore[attr-defined]
+                table.c.gift_amount + max(amount, 0) <= money.MAX_AMOUNT,  # type: ignore[attr-defined]
             )
             .values(
                 gift_balance=table.c.gift_balance + amount,  # type: ignore[attr-defined]
@@ -558,6 +574,10 @@ async def _add_gift_balance(db: Database, project_id: str, data: dict[str, Any])
             .returning(table.c.gift_balance, table.c.gift_amount)  # type: ignore[attr-defined]
         )
         changed = (await session.execute(stmt)).first()
+        if changed is None and amount > 0:  # a concurrent top-up got there first
+            raise ServiceError.one(money.AMOUNT_TOO_LARGE,
+                                   money.too_large_message("the balance after this change"),
+                                   ["amount"])
         if changed is None:
             raise ServiceError.one(
                 "gift_amount_exceeded", "the gift card's balance is smaller than the amount "
