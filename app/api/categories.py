@@ -1,4 +1,5 @@
-"""GraphQL: categories."""
+"""GraphQL: categories (a kind of JOINT "always stackable", EXCLUSIVE "never stackable", or
+none: a common category)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,10 @@ class Category(Node):
     id: strawberry.ID
     name: str
     hierarchy: int = strawberry.field(description="Lower numbers are applied first")
-    stacking_rules_type: StackingRulesType
+    stacking_rules_type: StackingRulesType | None = strawberry.field(
+        description="JOINT (always stackable), EXCLUSIVE (never stackable) or null: common, "
+        "stacks with common and joint ones but yields to an exclusive one"
+    )
     created_at: datetime
     updated_at: datetime | None
 
@@ -37,7 +41,8 @@ class Category(Node):
     def from_row(cls, row: tables.Category) -> Category:
         return cls(
             id=strawberry.ID(row.id), name=row.name, hierarchy=row.hierarchy,
-            stacking_rules_type=StackingRulesType(row.stacking_rules_type),
+            stacking_rules_type=StackingRulesType(row.stacking_rules_type)
+            if row.stacking_rules_type else None,
             created_at=row.created_at, updated_at=row.updated_at,
         )
 
@@ -46,7 +51,9 @@ class Category(Node):
 class CreateCategoryInput:
     name: str
     hierarchy: int | None = None
-    stacking_rules_type: StackingRulesType | None = None
+    stacking_rules_type: StackingRulesType | None = strawberry.field(
+        default=None, description="Omitted or null: a common category"
+    )
 
 
 @strawberry.input
@@ -54,7 +61,9 @@ class UpdateCategoryInput:
     id: strawberry.ID
     name: str | None = UNSET
     hierarchy: int | None = UNSET
-    stacking_rules_type: StackingRulesType | None = UNSET
+    stacking_rules_type: StackingRulesType | None = strawberry.field(
+        default=UNSET, description="null makes the category common"
+    )
 
 
 @strawberry.type

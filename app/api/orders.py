@@ -42,7 +42,10 @@ class OrderItem:
     product_id: strawberry.ID | None
     sku_id: strawberry.ID | None
     source_id: str | None
-    related_object: str | None = strawberry.field(description="product, sku, or null if unknown")
+    related_object: str | None = strawberry.field(
+        description="product, sku, shipping (the built-in shipping product prod_5h1pp1ng), "
+        "or null if unknown"
+    )
     quantity: int
     price: SafeInt | None
     amount: SafeInt
@@ -55,7 +58,9 @@ class OrderItem:
     def from_row(cls, row: tables.OrderItem) -> OrderItem:
         return cls(
             index=row.position,
-            product_id=strawberry.ID(row.product_id) if row.product_id else None,
+            product_id=strawberry.ID(product_id) if (
+                product_id := tables.line_product_id(row.product_id, row.related_object)
+            ) else None,
             sku_id=strawberry.ID(row.sku_id) if row.sku_id else None, source_id=row.source_id,
             related_object=row.related_object, quantity=row.quantity, price=row.price,
             amount=row.amount, discount_amount=row.discount_amount,

@@ -78,6 +78,11 @@ class OrderItemCalculation:
         description="Units added in this request by unit (free item) effects"
     )
     applied_quantity_amount: SafeInt
+    applied_discount_quantity: int = strawberry.field(
+        default=0,
+        description="Units discounted by this redeemable (top-level order: by this request); "
+        "discountQuantity also counts earlier redemptions on an existing order",
+    )
 
 
 @strawberry.type

@@ -1,4 +1,5 @@
-"""Categories: group redeemables for stacking (hierarchy and JOINT / EXCLUSIVE behaviour)."""
+"""Categories: group redeemables for stacking (hierarchy and their kind: JOINT "always
+stackable", EXCLUSIVE "never stackable", or NULL for a common category, neither)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ class Category(SQLModel, table=True):
     project_id: str = Field(sa_column=project_column())
     name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     hierarchy: int = Field(sa_column=sa.Column(sa.Integer, nullable=False, default=0))
-    stacking_rules_type: str = Field(
-        sa_column=sa.Column(sa.String(16), nullable=False, default=StackingRulesType.JOINT)
+    stacking_rules_type: str | None = Field(  # None: common
+        default=None, sa_column=sa.Column(sa.String(16), nullable=True)
     )
     created_at: datetime = Field(sa_column=created_column())
     updated_at: datetime | None = Field(sa_column=updated_column())

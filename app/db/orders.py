@@ -12,6 +12,17 @@ from sqlmodel import Field, SQLModel
 
 from app.db.base import created_column, id_column, metadata_column, project_column, updated_column
 
+# The built-in shipping product: no catalog row, an order line priced with the shipping cost.
+# Stored lines of it keep product_id NULL (it is no products row) and related_object "shipping".
+SHIPPING_PRODUCT_ID = "prod_5h1pp1ng"
+SHIPPING_SOURCE_ID = "5h1pp1ng"
+SHIPPING_LINE = "shipping"
+
+
+def line_product_id(product_id: str | None, related_object: str | None) -> str | None:
+    """The product an order line names, the built-in shipping product included."""
+    return SHIPPING_PRODUCT_ID if related_object == SHIPPING_LINE else product_id
+
 
 class OrderStatus(StrEnum):
     CREATED = "CREATED"

@@ -39,6 +39,7 @@ class ResolvedDiscount:
     fixed_amount: int | None = None
     units: tuple[UnitSpec, ...] = ()
     unit_cap: int | None = None  # bundle: max discounted units for per-unit effects
+    limit_scale: int = 1  # bundle: complete bundles the targets' explicit limits are scaled by
     is_dynamic: bool = False
     item_indices: tuple[int, ...] = field(default=())
 
@@ -111,7 +112,7 @@ def items_effect(
     else:  # AMOUNT APPLY_TO_ITEMS: the full amount off each matched line
         parts = [min(d.amount_off, b) for b in bases]
     parts = [min(x, room) for x, room in zip(parts, rooms, strict=True)]
-    parts = _apply_target_caps(picks, parts)
+    parts = _apply_target_caps(picks, parts, d.limit_scale)
     parts = cap_parts(parts, d.aggregated_amount_limit)
     parts = cap_parts(parts, state.total)
     return Effect(
@@ -134,26 +135,32 @@ def _cap_units(picks: Sequence[Pick], cap: int | None) -> list[Pick]:
     return out
 
 
-def _apply_target_caps(picks: Sequence[Pick], parts: list[int]) -> list[int]:
-    """Per-line `amount_limit` and per-target `aggregated_amount_limit`; the lowest wins."""
+def _apply_target_caps(picks: Sequence[Pick], parts: list[int], scale: int = 1) -> list[int]:
+    """Per-line `amount_limit` and per-target `aggregated_amount_limit` (× `scale`, the
+    complete bundles); the lowest wins."""
     capped = list(parts)
     groups: dict[int, list[int]] = {}
     for i, p in enumerate(picks):
         if p.target is None:
             continue
         if p.target.amount_limit is not None:
-            capped[i] = min(capped[i], p.target.amount_limit)
+            capped[i] = min(capped[i], p.target.amount_limit * scale)
         if p.target.aggregated_amount_limit is not None:
             groups.setdefault(id(p.target), []).append(i)
     for idxs in groups.values():
         limit = picks[idxs[0]].target.aggregated_amount_limit  # type: ignore[union-attr]
+        limit = limit * scale if limit is not None else None
         for i, value in zip(idxs, cap_parts([capped[i] for i in idxs], limit), strict=True):
             capped[i] = value
     return capped
 
 
 def unit_effect(d: ResolvedDiscount, state: OrderState) -> Effect:
-    """ADD_MISSING_ITEMS / ADD_NEW_ITEMS / ADD_MANY_ITEMS (and SHIPPING)."""
+    """ADD_MISSING_ITEMS / ADD_NEW_ITEMS / ADD_MANY_ITEMS (and SHIPPING).
+
+    Units of the built-in shipping product are never added: the order's shipping line (priced
+    with the shipping cost) gets up to `unit_off` of its units discounted; an order without
+    one has no shipping to discount."""
     effect = Effect()
     specs = d.units or (UnitSpec(1, SHIPPING_PRODUCT_ID),)
     working: dict[int, Line] = {}
@@ -169,6 +176,10 @@ def unit_effect(d: ResolvedDiscount, state: OrderState) -> Effect:
         present = 0
         if line is not None:
             present = line.quantity + effect.added_units.get(line.index, 0)
+        if spec.sku_id is None and spec.unit_type == SHIPPING_PRODUCT_ID:
+            if line is not None:
+                _discount_units(effect, line, min(spec.unit_off, present), line.subtotal)
+            continue
         add = (
             spec.unit_off
             if spec_effect is DiscountEffect.ADD_NEW_ITEMS
@@ -196,14 +207,8 @@ def unit_effect(d: ResolvedDiscount, state: OrderState) -> Effect:
                 line.added_amount += line.price * add
             else:
                 effect.added_units[line.index] = effect.added_units.get(line.index, 0) + add
-        already = effect.item_discounts.get(line.index, 0)
-        room = line.subtotal + (0 if line.index in working else line.price * add) - already
-        value = max(0, min(spec.unit_off * line.price, room))
-        if value:
-            effect.item_discounts[line.index] = already + value
-            effect.item_quantities[line.index] = (
-                effect.item_quantities.get(line.index, 0) + spec.unit_off
-            )
+        room = line.subtotal + (0 if line.index in working else line.price * add)
+        _discount_units(effect, line, spec.unit_off, room)
     # An order amount given below the items' sum still bounds what can be discounted.
     limit = state.total + effect.added_amount(state)
     if effect.items_discount > limit:
@@ -211,6 +216,16 @@ def unit_effect(d: ResolvedDiscount, state: OrderState) -> Effect:
         capped = cap_parts([effect.item_discounts[k] for k in keys], limit)
         effect.item_discounts = dict(zip(keys, capped, strict=True))
     return effect
+
+
+def _discount_units(effect: Effect, line: Line, units: int, room: int) -> None:
+    """Discount `units` units of `line` at its price, within `room` less what this effect
+    already took off the line."""
+    already = effect.item_discounts.get(line.index, 0)
+    value = max(0, min(units * line.price, room - already))
+    if value:
+        effect.item_discounts[line.index] = already + value
+        effect.item_quantities[line.index] = effect.item_quantities.get(line.index, 0) + units
 
 
 def _find_line(state: OrderState, effect: Effect, spec: UnitSpec) -> Line | None:

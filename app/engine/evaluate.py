@@ -20,6 +20,7 @@ from app.engine.discounts import (
 from app.engine.formulas import FormulaContext, MissingOperand
 from app.engine.messages import message_for
 from app.engine.model import (
+    SHIPPING_PRODUCT_ID,
     ApplicationMode,
     BundleResult,
     CalculationMode,
@@ -109,7 +110,9 @@ def evaluate(request: EvaluationRequest) -> StackValidation:
     check_request([e.compiled.key for e in entries], env.rules)
     if len(entries) == 1 and entries[0].compiled.source.object is RedeemableObject.PROMOTION_STACK:
         stack = entries[0]
-        entries = [_Entry(t, stack.input) for t in stack.compiled.tiers]
+        if stack.compiled.source.found:
+            entries = [_Entry(t, stack.input) for t in stack.compiled.tiers]
+        # An unknown stack is reported as itself: INAPPLICABLE, not_found (like a code).
     return _stack(entries, env)
 
 
@@ -179,7 +182,12 @@ def _run(
     if failed and rules.redeemables_application_mode is ApplicationMode.ALL:
         final = snapshot(OrderState.from_order(env.request.order), 0, {})
     else:
-        final = snapshot(state, state.order_discount, {ln.index: ln.discount for ln in state.lines})
+        final = snapshot(
+            state,
+            state.order_discount,
+            {ln.index: ln.discount for ln in state.lines},
+            item_quantities={ln.index: ln.discount_quantity for ln in state.lines},
+        )
     return results, final, set()
 
 
@@ -262,7 +270,10 @@ def _assess(entry: _Entry, state: OrderState, env: _Env) -> _Outcome:
     r, live = c.source, item.state
     req = env.request
     tier = r.object is RedeemableObject.PROMOTION_TIER
-    noun = "promotion tier" if tier else "voucher"
+    noun = {
+        RedeemableObject.PROMOTION_TIER: "promotion tier",
+        RedeemableObject.PROMOTION_STACK: "promotion stack",
+    }.get(r.object, "voucher")
     if not r.found:
         return _Outcome(reason=_reason("not_found", f"Cannot find {noun} with id {r.id}"))
     if not r.active:
@@ -405,7 +416,7 @@ def _compute(
     if resolved.type in (DiscountType.UNIT, DiscountType.SHIPPING):
         effect = unit_effect(resolved, state)
     elif is_item_effect(resolved.effect):
-        picks = (c.targets or ALL_ITEMS).picks(state.lines, once)
+        picks = (c.targets or ALL_ITEMS).picks(state.lines, once, resolved.limit_scale)
         effect = items_effect(resolved, state, picks, mode)
     else:
         effect = order_effect(resolved, state, mode)
@@ -486,7 +497,10 @@ def _resolve(
     fixed, dyn_f = _formula_value(c, "fixed_amount", _dec(d.fixed_amount), ctx)
     units = []
     dynamic = dyn_a or dyn_p or dyn_f
-    for i, unit in enumerate(d.units):
+    specs = d.units
+    if d.type is DiscountType.SHIPPING and not specs:
+        specs = (UnitSpec(1, SHIPPING_PRODUCT_ID),)
+    for i, unit in enumerate(specs):
         value, dyn = _formula_value(c, f"unit_off:{i}", Decimal(unit.unit_off), ctx)
         dynamic = dynamic or dyn
         units.append(_replace_units(unit, max(0, round_half_up(value or Decimal(0)))))
@@ -494,15 +508,22 @@ def _resolve(
     percent_off = min(Decimal(100), max(Decimal(0), percent or Decimal(0)))
     amount_limit, aggregated = d.amount_limit, d.aggregated_amount_limit
     unit_cap = None
+    scale = 1
     multiply = k is not None and c.bundle is not None and c.bundle.multiply
     if multiply and k:
-        if c.effect is DiscountEffect.APPLY_TO_ITEMS_BY_QUANTITY:
-            unit_cap = k  # one discounted unit per complete bundle
-        elif d.type in (DiscountType.AMOUNT, DiscountType.PERCENT):
-            if d.type is DiscountType.AMOUNT:
-                amount_off *= k
+        if d.type in (DiscountType.AMOUNT, DiscountType.PERCENT):
+            # Every explicit limit grows with the bundles: the discount's amount limits and
+            # its targets' quantity and amount limits (reference §3.5).
+            scale = k
             amount_limit = amount_limit * k if amount_limit is not None else None
             aggregated = aggregated * k if aggregated is not None else None
+            if c.effect is DiscountEffect.APPLY_TO_ITEMS_BY_QUANTITY:
+                # Per-unit: the unit value stays, the discounted units grow; without an
+                # explicit unit limit, one discounted unit per complete bundle.
+                if not _has_unit_limits(c):
+                    unit_cap = k
+            elif d.type is DiscountType.AMOUNT:
+                amount_off *= k
         elif d.type is DiscountType.UNIT:
             units = [_replace_units(u, u.unit_off * k) for u in units]
     return ResolvedDiscount(
@@ -515,7 +536,15 @@ def _resolve(
         fixed_amount=max(0, round_half_up(fixed)) if fixed is not None else None,
         units=tuple(units),
         unit_cap=unit_cap,
+        limit_scale=scale,
         is_dynamic=dynamic,
+    )
+
+
+def _has_unit_limits(c: CompiledRedeemable) -> bool:
+    targets = c.targets.included if c.targets is not None else ()
+    return any(
+        t.quantity_limit is not None or t.aggregated_quantity_limit is not None for t in targets
     )
 
 
@@ -593,7 +622,9 @@ def _applicable(
     return _base_result(
         entry,
         RedeemableStatus.APPLICABLE,
-        snapshot(state, effect.order_discount, effect.item_discounts, cache),
+        snapshot(
+            state, effect.order_discount, effect.item_discounts, cache, effect.item_quantities
+        ),
         discount=outcome.discount,
         gift=outcome.gift,
         loyalty_card=outcome.loyalty,

@@ -124,7 +124,13 @@ SHIPPING_PRODUCT_ID = "prod_5h1pp1ng"
 
 @dataclass(frozen=True, slots=True)
 class OrderItem:
-    """One order line. `price` is the unit price; `amount` defaults to price × quantity."""
+    """One order line. `price` is the unit price; `amount` defaults to price × quantity.
+
+    On an existing order, `previous_discount_amount` / `previous_discount_quantity` are what
+    earlier redemptions already took off this line: they stay in the line's `discount_amount`
+    / `discount_quantity`, never in its `applied_*` parts, and later discounts only get what
+    is left of the line.
+    """
 
     quantity: int
     price: int | None = None
@@ -136,14 +142,17 @@ class OrderItem:
     collection_ids: frozenset[str] = frozenset()
     metadata: Metadata = field(default_factory=dict)
     product_metadata: Metadata = field(default_factory=dict)
+    previous_discount_amount: int = 0
+    previous_discount_quantity: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Order:
     """`amount` (when given) wins over Σ item amounts for order-level math (reference §1.2).
 
-    `previous_discount_amount` is the order-level discount already on an existing order; it stays
-    in `discount_amount` but never in `applied_discount_amount`.
+    `previous_discount_amount` is the order-level discount already on an existing order (earlier
+    redemptions, gift credits included); it stays in `discount_amount` but never in
+    `applied_discount_amount`, and what is applied now is capped by what is left.
     """
 
     items: tuple[OrderItem, ...] = ()
@@ -404,9 +413,10 @@ class OrderItemCalculation:
     discount_amount: int
     applied_discount_amount: int
     subtotal_amount: int
-    discount_quantity: int
+    discount_quantity: int  # units discounted, earlier redemptions on the order included
     applied_quantity: int  # units added in this request by unit effects
     applied_quantity_amount: int
+    applied_discount_quantity: int = 0  # units discounted by this redeemable / request
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,10 +29,12 @@ class Line:
     added_quantity: int = 0
     added_amount: int = 0
     touched: bool = False  # discounted by an earlier redeemable (ONCE mode)
+    previous_discount: int = 0  # taken off by earlier redemptions of an existing order
+    previous_discount_quantity: int = 0
 
     @property
     def subtotal(self) -> int:
-        return self.amount - self.discount
+        return self.amount - self.previous_discount - self.discount
 
     def copy(self) -> Line:
         return Line(
@@ -54,6 +56,8 @@ class Line:
             self.added_quantity,
             self.added_amount,
             self.touched,
+            self.previous_discount,
+            self.previous_discount_quantity,
         )
 
 
@@ -65,9 +69,10 @@ class OrderState:
     lines: list[Line]
     amount: int
     initial_amount: int
-    previous_discount: int = 0
+    previous_discount: int = 0  # order-level discount of earlier redemptions
     order_discount: int = 0  # order-level discount applied in this request so far
     items_discount: int = 0  # Σ line discounts applied in this request so far
+    previous_items_discount: int = 0  # Σ line discounts of earlier redemptions
 
     @classmethod
     def from_order(cls, order: Order) -> OrderState:
@@ -80,12 +85,14 @@ class OrderState:
             else:
                 price = item.price or 0
                 amount = price * qty
+            amount = max(0, amount)
+            previous = min(amount, max(0, item.previous_discount_amount))
             lines.append(
                 Line(
                     index=i,
                     price=price,
                     quantity=qty,
-                    amount=max(0, amount),
+                    amount=amount,
                     initial_quantity=qty,
                     price_given=item.price,
                     product_id=item.product_id,
@@ -95,15 +102,30 @@ class OrderState:
                     collection_ids=item.collection_ids,
                     metadata=item.metadata,
                     product_metadata=item.product_metadata,
+                    # ONCE mode: a line an earlier redemption discounted is already taken.
+                    touched=previous > 0,
+                    previous_discount=previous,
+                    previous_discount_quantity=max(0, item.previous_discount_quantity),
                 )
             )
         amount = order.amount if order.amount is not None else sum(ln.amount for ln in lines)
-        return cls(lines, max(0, amount), max(0, amount), max(0, order.previous_discount_amount))
+        return cls(
+            lines,
+            max(0, amount),
+            max(0, amount),
+            max(0, order.previous_discount_amount),
+            previous_items_discount=sum(ln.previous_discount for ln in lines),
+        )
 
     @property
     def total(self) -> int:
         return max(
-            0, self.amount - self.previous_discount - self.order_discount - self.items_discount
+            0,
+            self.amount
+            - self.previous_discount
+            - self.previous_items_discount
+            - self.order_discount
+            - self.items_discount,
         )
 
     def fork(self) -> OrderState:
@@ -114,6 +136,7 @@ class OrderState:
             self.previous_discount,
             self.order_discount,
             self.items_discount,
+            self.previous_items_discount,
         )
 
 
@@ -178,7 +201,8 @@ def apply_effect(state: OrderState, effect: Effect) -> None:
 SnapshotCache = dict[int, OrderItemCalculation]
 
 
-def _item_calc(ln: Line, applied: int) -> OrderItemCalculation:
+def _item_calc(ln: Line, applied: int, applied_quantity: int = 0) -> OrderItemCalculation:
+    discount = ln.previous_discount + ln.discount
     return OrderItemCalculation(
         index=ln.index,
         product_id=ln.product_id,
@@ -188,12 +212,13 @@ def _item_calc(ln: Line, applied: int) -> OrderItemCalculation:
         initial_quantity=ln.initial_quantity,
         price=ln.price_given if ln.price_given is not None else ln.price,
         amount=ln.amount,
-        discount_amount=ln.discount,
+        discount_amount=discount,
         applied_discount_amount=applied,
-        subtotal_amount=ln.amount - ln.discount,
-        discount_quantity=ln.discount_quantity,
+        subtotal_amount=ln.amount - discount,
+        discount_quantity=ln.previous_discount_quantity + ln.discount_quantity,
         applied_quantity=ln.added_quantity,
         applied_quantity_amount=ln.added_amount,
+        applied_discount_quantity=applied_quantity,
     )
 
 
@@ -207,14 +232,21 @@ def snapshot(
     order_applied: int,
     item_applied: Mapping[int, int],
     cache: SnapshotCache | None = None,
+    item_quantities: Mapping[int, int] | None = None,
 ) -> OrderCalculation:
+    """The order now; `*_applied` / `item_quantities`: the part of the redeemable (or request)
+    being reported."""
     items: list[OrderItemCalculation] = []
+    quantities = item_quantities or {}
     for ln in state.lines:
         applied = item_applied.get(ln.index, 0)
-        cached = cache.get(id(ln)) if cache is not None and not applied else None
-        items.append(cached if cached is not None else _item_calc(ln, applied))
+        applied_qty = quantities.get(ln.index, 0)
+        cached = (
+            cache.get(id(ln)) if cache is not None and not applied and not applied_qty else None
+        )
+        items.append(cached if cached is not None else _item_calc(ln, applied, applied_qty))
     discount = state.previous_discount + state.order_discount
-    items_discount = state.items_discount
+    items_discount = state.previous_items_discount + state.items_discount
     items_applied = sum(item_applied.values())
     return OrderCalculation(
         amount=state.amount,

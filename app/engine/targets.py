@@ -52,7 +52,9 @@ class CompiledTargets:
             return True, None
         return False, None
 
-    def picks(self, lines: Sequence[Line], once: bool) -> list[Pick]:
+    def picks(self, lines: Sequence[Line], once: bool, scale: int = 1) -> list[Pick]:
+        """The units each target discounts; `scale` multiplies the targets' explicit quantity
+        limits (complete bundles)."""
         groups: dict[int, tuple[Target | None, list[Line]]] = {}
         for line in lines:
             if line.quantity <= 0 or (once and line.touched):
@@ -64,7 +66,7 @@ class CompiledTargets:
             groups.setdefault(key, (target, []))[1].append(line)
         result: list[Pick] = []
         for target, group in groups.values():
-            result.extend(apply_application_rule(target, group))
+            result.extend(apply_application_rule(target, group, scale))
         result.sort(key=lambda p: p.line.index)
         return result
 
@@ -88,7 +90,9 @@ def _selected(n: int, skip: int, repeat: int) -> bool:
     return n > skip and (n - skip - 1) % max(1, repeat) == 0
 
 
-def apply_application_rule(target: Target | None, lines: Sequence[Line]) -> list[Pick]:
+def apply_application_rule(
+    target: Target | None, lines: Sequence[Line], scale: int = 1
+) -> list[Pick]:
     if target is None:
         return [Pick(line, line.quantity, None) for line in lines]
     rule = target.effect
@@ -125,10 +129,12 @@ def apply_application_rule(target: Target | None, lines: Sequence[Line]) -> list
             break
     picks: list[Pick] = []
     remaining = target.aggregated_quantity_limit
+    if remaining is not None:
+        remaining *= scale
     for line in order:
         count = units[line.index]
         if target.quantity_limit is not None:
-            count = min(count, target.quantity_limit)
+            count = min(count, target.quantity_limit * scale)
         if remaining is not None:
             count = min(count, remaining)
             remaining -= count

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from app.db.customers import Customer
-from app.db.orders import Order
+from app.db.orders import Order, line_product_id
 from app.db.redemptions import Redemption, RedemptionRollback
 
 
@@ -30,7 +30,9 @@ def order_item_json(item: Any) -> dict[str, Any]:
     get = item.get if isinstance(item, dict) else lambda name: getattr(item, name, None)
     metadata = get("metadata") if isinstance(item, dict) else item.metadata_
     return {
-        "index": get("position"), "productId": get("product_id"), "skuId": get("sku_id"),
+        "index": get("position"),
+        "productId": line_product_id(get("product_id"), get("related_object")),
+        "skuId": get("sku_id"),
         "sourceId": get("source_id"), "relatedObject": get("related_object"),
         "quantity": get("quantity"), "price": get("price"), "amount": get("amount"),
         "discountAmount": get("discount_amount") or 0,

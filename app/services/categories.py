@@ -1,4 +1,4 @@
-"""Categories of redeemables (stacking hierarchy, JOINT / EXCLUSIVE)."""
+"""Categories of redeemables (stacking hierarchy; JOINT, EXCLUSIVE or common)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _check(checks: Checks, data: dict[str, Any], *, creating: bool) -> None:
         checks.fail("invalid_hierarchy", f"hierarchy must be 0..{MAX_HIERARCHY}", ["hierarchy"])
     kind = data.get("stacking_rules_type")
     if kind is not None and kind not in StackingRulesType.__members__:
-        checks.fail("invalid_stacking_rules_type", "must be JOINT or EXCLUSIVE",
+        checks.fail("invalid_stacking_rules_type", "must be JOINT, EXCLUSIVE or null (common)",
                     ["stackingRulesType"])
 
 
@@ -48,7 +48,8 @@ async def create_category(db: Database, project_id: str, data: dict[str, Any]) -
     category = Category(
         id=new_id("cat"), project_id=project_id, name=data["name"].strip(),
         hierarchy=data.get("hierarchy") or 0,
-        stacking_rules_type=data.get("stacking_rules_type") or StackingRulesType.JOINT,
+        # Neither JOINT nor EXCLUSIVE: a common category.
+        stacking_rules_type=data.get("stacking_rules_type"),
     )
     try:
         async with db.write() as session:
@@ -76,7 +77,9 @@ async def update_category(
             ):
                 raise _duplicate_name()
             for key, value in data.items():
-                if value is not None:
+                if key == "stacking_rules_type":  # null makes the category common
+                    category.stacking_rules_type = value
+                elif value is not None:
                     setattr(category, key, value.strip() if key == "name" else value)
     except IntegrityError as exc:
         raise _duplicate_name() from exc

@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.catalog import Product, Sku, catalog_for_lines
 from app.db.ids import new_id
-from app.db.orders import Order, OrderItem, OrderStatus, items_of_orders
+from app.db.orders import (
+    SHIPPING_LINE,
+    SHIPPING_PRODUCT_ID,
+    SHIPPING_SOURCE_ID,
+    Order,
+    OrderItem,
+    OrderStatus,
+    items_of_orders,
+)
 from app.db.session import Database
 from app.engine import money
 from app.events import payloads
@@ -71,7 +79,10 @@ async def _build_items(
         path: list[str | int] = ["items", index]
         product: Product | None = None
         sku: Sku | None = None
-        if item.sku_id is not None:
+        shipping = item.product_id == SHIPPING_PRODUCT_ID and item.sku_id is None
+        if shipping:
+            pass  # the built-in shipping product: no catalog row, priced by the line
+        elif item.sku_id is not None:
             sku = skus.get(item.sku_id)
             if sku is None:
                 checks.fail("not_found", f"SKU {item.sku_id!r} does not exist", [*path, "skuId"])
@@ -92,6 +103,7 @@ async def _build_items(
             product = products.get(sku.product_id) if sku else products_by_source.get(
                 item.source_id
             )
+            shipping = product is None and sku is None and item.source_id == SHIPPING_SOURCE_ID
         price = item.price
         if price is None and sku is not None:
             price = sku.price
@@ -109,13 +121,14 @@ async def _build_items(
                 continue
         source_id = item.source_id or (sku.source_id if sku else None) or (
             product.source_id if product else None
-        )
+        ) or (SHIPPING_SOURCE_ID if shipping else None)
         rows.append(
             OrderItem(
                 id=new_id("oi"), project_id=project_id, order_id=order_id, position=index,
                 product_id=product.id if product else None, sku_id=sku.id if sku else None,
                 source_id=source_id,
-                related_object="sku" if sku else ("product" if product else None),
+                related_object=SHIPPING_LINE if shipping else (
+                    "sku" if sku else ("product" if product else None)),
                 quantity=item.quantity, price=price, amount=amount,
                 metadata_=item.metadata or {},
             )

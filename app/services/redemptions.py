@@ -1,9 +1,9 @@
 """redeemStack and rollbackRedemption: lock, re-evaluate under the locks, write — all or nothing.
 
 Locks are taken in one fixed order by every spending path (vouchers, tiers, campaigns, each by
-id; then the customer). On PostgreSQL that is `SELECT … FOR NO KEY UPDATE` (we only move
-counters, never keys, so rows that merely reference a locked voucher, such as a FAILURE
-redemption recorded without waiting, are not blocked by it); on SQLite the write
+id; then the order; then the customer). On PostgreSQL that is `SELECT … FOR NO KEY UPDATE`
+(we only move counters, never keys, so rows that merely reference a locked voucher, such as a
+FAILURE redemption recorded without waiting, are not blocked by it); on SQLite the write
 transaction begins IMMEDIATE, so spending transactions run one at a time. Counters change
 only through conditional UPDATEs that also re-check the limit, as a last line of defence.
 """
@@ -26,7 +26,15 @@ from app.db import repository
 from app.db.campaigns import Campaign, PromotionTier
 from app.db.customers import Customer
 from app.db.ids import new_id
-from app.db.orders import Order, OrderItem, OrderStatus
+from app.db.orders import (
+    SHIPPING_LINE,
+    SHIPPING_PRODUCT_ID,
+    Order,
+    OrderItem,
+    OrderStatus,
+    items_of_orders,
+    line_product_id,
+)
 from app.db.redemptions import (
     IdempotencyRecord,
     Redemption,
@@ -211,21 +219,25 @@ async def _upsert_order(
         session.add(order)
         await session.flush()
     lines = loaded.request.order.items
+    # Units unit effects added in earlier redemptions stay counted as added.
+    added_before = {i: row.added_quantity for i, row in enumerate(loaded.stored_lines or [])}
     if loaded.order_row is not None:  # a new order has no lines to replace
         await session.execute(sa.delete(OrderItem).where(OrderItem.order_id == order.id))
-    rows = [
-        {
+    rows = []
+    for item in calc.items:
+        shipping = item.product_id == SHIPPING_PRODUCT_ID
+        rows.append({
             "id": new_id("oi"), "project_id": project_id, "order_id": order.id,
-            "position": item.index, "product_id": item.product_id, "sku_id": item.sku_id,
-            "source_id": item.source_id,
-            "related_object": "sku" if item.sku_id else ("product" if item.product_id else None),
+            "position": item.index, "product_id": None if shipping else item.product_id,
+            "sku_id": item.sku_id, "source_id": item.source_id,
+            "related_object": SHIPPING_LINE if shipping else (
+                "sku" if item.sku_id else ("product" if item.product_id else None)),
             "quantity": item.quantity, "price": item.price, "amount": item.amount,
             "discount_amount": item.discount_amount, "discount_quantity": item.discount_quantity,
-            "added_quantity": item.quantity - item.initial_quantity,
+            "added_quantity": added_before.get(item.index, 0) + item.quantity
+            - item.initial_quantity,
             "metadata": dict(lines[item.index].metadata) if item.index < len(lines) else {},
-        }
-        for item in calc.items
-    ]
+        })
     if rows:  # one multi-row INSERT instead of a unit-of-work flush per line
         await session.execute(sa.insert(OrderItem.__table__), rows)  # type: ignore[attr-defined]
     return order, rows
@@ -520,7 +532,7 @@ async def _refuse_early(
         )
     result = run_engine(loaded)
     if _spent(loaded, result):
-        return _PreCheck(key_unused=True, lines=loaded.request.order.items)
+        return _PreCheck(key_unused=True, lines=loaded.sent_lines)
     as_json = to_json(result)
     async with db.write() as session:
         outcome = await _record_failure(session, project_id, loaded, result, request, now, as_json)
@@ -621,6 +633,48 @@ async def _cancel_order(session: AsyncSession, order_id: str) -> None:
     ).execution_options(synchronize_session=False))
 
 
+async def _others_live(session: AsyncSession, order_id: str, parent_id: str) -> bool:
+    """Another successful, not rolled back redemption (stack) is on this order."""
+    stmt = sa.select(Redemption.id).where(
+        Redemption.order_id == order_id, Redemption.parent_id.is_(None),  # type: ignore[union-attr]
+        Redemption.id != parent_id, Redemption.result == RedemptionResult.SUCCESS,
+        Redemption.status == RedemptionStatus.SUCCEEDED,
+    ).limit(1)
+    return (await session.execute(stmt)).first() is not None
+
+
+async def _revert_share(
+    session: AsyncSession, project_id: str, order: Order, details: dict[str, Any] | None
+) -> list[OrderItem]:
+    """Take one stack's part off an order other stacks still discount: its order-level
+    discount, its discount on each line and the units its unit effects added (the stack's
+    calculation, stored with its parent redemption, says what they were)."""
+    calc = (details or {}).get("order") or {}
+    shares = {item["index"]: item for item in calc.get("items") or []}
+    rows = (await items_of_orders(session, project_id, [order.id]))[order.id]
+    for row in rows:
+        share = shares.get(row.position)
+        if share is None or (share.get("product_id"), share.get("sku_id")) != (
+            line_product_id(row.product_id, row.related_object), row.sku_id
+        ):
+            continue  # not the line the stack discounted
+        row.discount_amount = max(0, row.discount_amount - share["applied_discount_amount"])
+        row.discount_quantity = max(
+            0, row.discount_quantity - share.get("applied_discount_quantity", 0))
+        added = min(share.get("applied_quantity", 0), row.added_quantity)
+        if added > 0:
+            amount = min(row.amount, share.get("applied_quantity_amount", 0))
+            row.quantity -= added
+            row.added_quantity -= added
+            row.amount -= amount
+            order.amount -= amount
+    order.discount_amount = max(0, order.discount_amount - calc.get("applied_discount_amount", 0))
+    order.items_discount_amount = sum(row.discount_amount for row in rows)
+    order.total_discount_amount = order.discount_amount + order.items_discount_amount
+    order.total_amount = max(0, order.amount - order.total_discount_amount)
+    return rows
+
+
 async def _rollback_in(
     session: AsyncSession, project_id: str, redemption_id: str, reason: str | None,
     now: datetime,
@@ -658,6 +712,10 @@ async def _rollback_in(
                 sa.select(model.id).where(model.id.in_(ids)).order_by(model.id)  # type: ignore[attr-defined]
                 .with_for_update()
             )
+    order_row = (await session.execute(
+        sa.select(Order).where(Order.project_id == project_id, Order.id == parent.order_id)
+        .with_for_update(key_share=True)
+    )).scalar_one_or_none() if parent.order_id else None
     parent_rollback = RedemptionRollback(
         id=new_id("rr"), project_id=project_id, redemption_id=parent.id, reason=reason,
         amount=-parent.amount, gift_credits=-parent.gift_credits, created_at=now,
@@ -692,22 +750,29 @@ async def _rollback_in(
         await _count_campaign(session, campaign_id, -1, -discount, -parent.order_amount)
     parent.status = RedemptionStatus.ROLLED_BACK
     raw, _ = await snapshot.load_stacking_rules(session, project_id)
-    order_canceled = False
-    if parent.order_id and raw.get("redeemables_rollback_order_mode", "WITH_ORDER") == (
+    order_event: str | None = None
+    order_items: list[OrderItem] | None = None
+    if order_row is not None and raw.get("redeemables_rollback_order_mode", "WITH_ORDER") == (
         "WITH_ORDER"
     ):
-        await _cancel_order(session, parent.order_id)
-        order_canceled = True
+        if await _others_live(session, order_row.id, parent.id):
+            # Other stacks still discount this order: only this one's share goes, and the
+            # order keeps its status (it is not canceled under live redemptions).
+            order_items = await _revert_share(session, project_id, order_row, parent.details)
+            order_event = "order.updated"
+        else:
+            await _cancel_order(session, order_row.id)
+            order_event = "order.canceled"
     if parent.customer_id:
         await _count_customer(session, parent.customer_id, redemptions_rolled_back=len(children))
     await session.flush()
-    order = await repository.get(session, Order, project_id, parent.order_id) if (
-        parent.order_id) else None
+    order = order_row
     if order is not None:
         await session.refresh(order)
-        if order_canceled:
-            await emit(session, project_id, "order.canceled",
-                       {"order": payloads.order_json(order)}, aggregate=("order", order.id))
+        if order_event is not None:
+            await emit(session, project_id, order_event,
+                       {"order": payloads.order_json(order, order_items)},
+                       aggregate=("order", order.id))
     for child, rollback in zip(children, rollbacks[1:], strict=True):
         await emit(session, project_id, "redemption.rollback.succeeded",
                    payloads.redemption_data(child, order=order, rollback=rollback),

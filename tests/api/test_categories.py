@@ -28,10 +28,12 @@ class TestCreateCategory:
         stored = (await api(CATEGORY_QUERY, id=category["id"]))["category"]
         assert stored == category
 
-    async def test_defaults(self, api):
+    async def test_defaults_to_a_common_category(self, api):
         category = await create_category(api, name="Plain")
 
-        assert (category["hierarchy"], category["stackingRulesType"]) == (0, "JOINT")
+        assert (category["hierarchy"], category["stackingRulesType"]) == (0, None)
+        explicit = await create_category(api, name="Also plain", stackingRulesType=None)
+        assert explicit["stackingRulesType"] is None
 
     async def test_lists_newest_first(self, api):
         a = await create_category(api, name="A")
@@ -69,6 +71,17 @@ class TestUpdateCategory:
         assert (payload["category"]["name"], payload["category"]["stackingRulesType"]) == (
             "B", "EXCLUSIVE"
         )
+
+    async def test_null_makes_it_common_and_omitting_keeps_the_kind(self, api):
+        category = await create_category(api, name="A", stackingRulesType="EXCLUSIVE")
+
+        kept = await mutate(api, UPDATE_CATEGORY, id=category["id"], hierarchy=4)
+        assert kept["category"]["stackingRulesType"] == "EXCLUSIVE"
+        cleared = await mutate(api, UPDATE_CATEGORY, id=category["id"], stackingRulesType=None)
+
+        assert cleared["errors"] == []
+        stored = (await api(CATEGORY_QUERY, id=category["id"]))["category"]
+        assert (stored["hierarchy"], stored["stackingRulesType"]) == (4, None)
 
     async def test_keeping_its_own_name_is_not_a_duplicate(self, api):
         category = await create_category(api, name="A")
