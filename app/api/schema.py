@@ -40,6 +40,7 @@ from app.api import (
 from app.api.auth import Authorization
 from app.api.context import Context
 from app.api.errors import MaskUnexpectedErrors, log_unexpected
+from app.api.json_scalar import OVERRIDES as JSON_OVERRIDES
 from app.api.relay import Node
 from app.db import campaigns as campaign_tables
 from app.db import catalog as catalog_tables
@@ -170,7 +171,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     schema = PromogateSchema(
         query=Query, mutation=Mutation, subscription=Subscription, types=TYPES,
-        extensions=extensions,
+        extensions=extensions, scalar_overrides=JSON_OVERRIDES,
     )
     inputs.install(schema)
     return schema
