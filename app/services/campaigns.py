@@ -144,6 +144,9 @@ def _plan_codes(checks: Checks, data: dict[str, Any], template: dict[str, Any]) 
                         ["vouchersCount"])
         count = 1
         voucher_service.check_code(checks, code, ["voucher", "code"])
+        if code is not None and template.get("code_config") is not None:
+            checks.fail("invalid_code_config", "the generic code is given; a codeConfig "
+                        "would make nothing", ["voucher", "codeConfig"])
     else:
         count = given or 0
         if code is not None:
