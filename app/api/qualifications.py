@@ -24,9 +24,11 @@ from app.api.validation import (
     RedeemableObject,
     load_campaign,
     load_categories,
+    request_error,
     stack_request,
 )
 from app.services import qualification as service
+from app.services import stack as stack_service
 from app.services.stack import to_json
 
 if TYPE_CHECKING:
@@ -158,6 +160,7 @@ def _ids(values: list[strawberry.ID] | None) -> frozenset[str] | None:
 
 def _request(input_: QualificationInput) -> service.QualificationRequest:
     stack = stack_request(_StackShape(input_))
+    stack_service.check_request(stack)  # the order checks and item cap of validateStack
     f = input_.filter
     return service.QualificationRequest(
         customer=stack.customer,
@@ -197,7 +200,11 @@ class QualificationQuery:
         self, info: Info[Context, None], input: QualificationInput
     ) -> QualificationConnection:
         ctx = info.context
-        page = await query_call(service.qualify(ctx.db, ctx.project_id, _request(input)))
+        try:
+            request = _request(input)
+        except stack_service.RequestProblem as exc:
+            raise request_error(exc) from exc
+        page = await query_call(service.qualify(ctx.db, ctx.project_id, request))
         edges = [
             QualificationEdge(cursor=cursor, node=Qualification.from_result(q))
             for q, cursor in zip(page.items, page.cursors, strict=True)

@@ -12,6 +12,7 @@ MAX_METADATA_BYTES = 64 * 1024
 # code that walks them (json.dumps, the database's JSON parser, rule evaluation) runs out of
 # stack.
 MAX_JSON_DEPTH = 32
+MAX_ORDER_ITEMS = 500  # lines of an order: createOrder, validateStack, redeemStack, qualifications
 MAX_MONEY = 2**31 - 1  # minor units; GraphQL Int is 32-bit, so amounts stay within it
 SOURCE_ID_RE = re.compile(r"^[^\s](.{0,198}[^\s])?$")
 

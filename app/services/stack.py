@@ -19,7 +19,7 @@ from app import engine
 from app.db.redemptions import SessionReservation
 from app.db.session import Database
 from app.services import snapshot
-from app.services.errors import ServiceError
+from app.services.errors import MAX_ORDER_ITEMS, ServiceError
 
 DEFAULT_SESSION_TTL = 7 * 24 * 3600
 MAX_SESSION_TTL = 90 * 24 * 3600
@@ -94,8 +94,8 @@ def check_request(request: snapshot.StackRequest) -> None:
             raise RequestProblem("invalid_payload", "gift credits must not be negative",
                                  ["redeemables", str(index), "gift", "credits"])
     if request.order is not None and request.order.items is not None:
-        if len(request.order.items) > 500:
-            raise RequestProblem("invalid_payload", "at most 500 order items",
+        if len(request.order.items) > MAX_ORDER_ITEMS:
+            raise RequestProblem("too_many_items", f"at most {MAX_ORDER_ITEMS} order items",
                                  ["order", "items"])
         for index, item in enumerate(request.order.items):
             if item.quantity <= 0:
