@@ -90,6 +90,10 @@ def check_request(request: snapshot.StackRequest) -> None:
         if not ref.id.strip():
             raise RequestProblem("invalid_payload", "a redeemable needs an id",
                                  ["redeemables", str(index), "id"])
+        if ref.reward_id is not None or ref.reward_points is not None:
+            raise RequestProblem("not_supported", "rewards (paying with loyalty points) are not "
+                                 "supported yet; leave reward out",
+                                 ["redeemables", str(index), "reward"])
         if ref.gift_credits is not None and ref.gift_credits < 0:
             raise RequestProblem("invalid_payload", "gift credits must not be negative",
                                  ["redeemables", str(index), "gift", "credits"])
