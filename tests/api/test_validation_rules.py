@@ -213,8 +213,14 @@ class TestHostileRuleInput:
             response = await api.raw(query, **variables)
             (error,) = response.json()["errors"]
             assert error["extensions"]["code"] == "json_too_deep", error
+        literal = await api('mutation { createProduct(input: {name: "q", metadata: '
+                            '{a: {b: [1, "x", {c: $v}]}}}) { product { metadata } } }'
+                            .replace("mutation {", "mutation($v: JSON) {"), v={"d": True})
+        assert literal["createProduct"]["product"]["metadata"] == {
+            "a": {"b": [1, "x", {"c": {"d": True}}]}
+        }
         products = await api("{ products { totalCount } }")
-        assert products["products"]["totalCount"] == 1
+        assert products["products"]["totalCount"] == 2
 
 
 class TestRuleOperands:
