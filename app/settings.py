@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         "revocation made by another process is seen within this time (0: look up every "
         "request)",
     )
+    webhooks_allow_private: bool = Field(
+        True, description="accept webhook endpoints on private and loopback addresses (link-local "
+        "and cloud metadata addresses are refused always)",
+    )
     max_query_depth: int = Field(12, ge=2)
     max_aliases: int = Field(30, ge=1)
     max_tokens: int = Field(5000, ge=100)

@@ -15,8 +15,8 @@ class TestParseConfig:
         )
         assert config.capacity == 62**8
 
-    def test_dedupes_charset_and_pattern_overrides_length(self):
-        config = codes.parse_config({"charset": "aabbc", "length": 12, "pattern": "X-##-#"})
+    def test_pattern_and_matching_length(self):
+        config = codes.parse_config({"charset": "abc", "length": 3, "pattern": "X-##-#"})
         assert (config.charset, config.random_positions, config.capacity) == ("abc", 3, 27)
 
     def test_named_charsets(self):
@@ -26,6 +26,10 @@ class TestParseConfig:
         ({"charset": "a"}, "charset"), ({"charset": "ab#"}, "charset"),
         ({"length": 0}, "length"), ({"pattern": "ABC"}, "pattern"),
         ({"prefix": "a b"}, "prefix"), ({"length": 201}, "length"),
+        ({"charset": ""}, "charset"), ({"charset": "aabbc"}, "charset"),
+        ({"charset": "ab\u0301"}, "charset"), ({"charset": "A\u212b\u00c5"}, "charset"),
+        ({"charset": "a\tb"}, "charset"), ({"pattern": ""}, "pattern"),
+        ({"pattern": "##-##", "length": 8}, "length"), ({"length": True}, "length"),
     ])
     def test_refusals(self, data, field):
         with pytest.raises(codes.CodeConfigError) as caught:

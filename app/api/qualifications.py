@@ -29,7 +29,7 @@ from app.api.validation import (
     stack_request,
 )
 from app.services import qualification as service
-from app.services.stack import RequestProblem, to_json
+from app.services.stack import RequestProblem, check_request, to_json
 
 if TYPE_CHECKING:
     from app.api.campaigns import Campaign
@@ -160,6 +160,7 @@ def _ids(values: list[strawberry.ID] | None) -> frozenset[str] | None:
 
 def _request(input_: QualificationInput) -> service.QualificationRequest:
     stack = stack_request(_StackShape(input_))
+    check_request(stack)  # the order checks and item cap of validateStack
     f = input_.filter
     return service.QualificationRequest(
         customer=stack.customer,
@@ -200,8 +201,9 @@ class QualificationQuery:
     ) -> QualificationConnection:
         ctx = info.context
         try:
-            page = await query_call(service.qualify(ctx.db, ctx.project_id, _request(input)))
-        except RequestProblem as exc:  # as in validateStack: amount_too_large with its field
+            request = _request(input)
+            page = await query_call(service.qualify(ctx.db, ctx.project_id, request))
+        except RequestProblem as exc:  # as in validateStack: the key and its input path
             raise request_error(exc) from exc
         edges = [
             QualificationEdge(cursor=cursor, node=Qualification.from_result(q))

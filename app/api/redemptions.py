@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -25,12 +25,18 @@ from app.api.validation import (
     request_error,
     stack_request,
 )
+from app.db import campaigns as campaign_tables
 from app.db import customers as customer_tables
 from app.db import orders as order_tables
 from app.db import redemptions as tables
+from app.db import vouchers as voucher_tables
 from app.services import lookup, stack
 from app.services import redemptions as service
 from app.services.errors import ServiceError
+
+if TYPE_CHECKING:
+    from app.api.campaigns import PromotionTier
+    from app.api.vouchers import Voucher
 
 
 @strawberry.enum
@@ -49,6 +55,11 @@ class RedemptionStatus(Enum):
 @strawberry.type
 class RedemptionGift:
     amount: SafeInt = strawberry.field(description="Gift credits spent")
+
+
+@strawberry.type
+class RedemptionLoyaltyCard:
+    points: SafeInt = strawberry.field(description="Loyalty points spent")
 
 
 @strawberry.type
@@ -117,6 +128,35 @@ class Redemption(Node):
     async def order(self, info: Info[Context, None]) -> Order | None:
         row = await info.context.loaders.optional(order_tables.Order, self.order_id)
         return Order.from_row(row) if row else None
+
+    @strawberry.field(description="The redeemed code (children of vouchers)")
+    async def voucher(
+        self, info: Info[Context, None]
+    ) -> Annotated[Voucher, strawberry.lazy("app.api.vouchers")] | None:
+        from app.api.vouchers import Voucher
+
+        row = await info.context.loaders.optional(voucher_tables.Voucher, self.voucher_id)
+        return Voucher.from_row(row) if row else None
+
+    @strawberry.field(description="The redeemed promotion tier (children of tiers)")
+    async def promotion_tier(
+        self, info: Info[Context, None]
+    ) -> Annotated[PromotionTier, strawberry.lazy("app.api.campaigns")] | None:
+        from app.api.campaigns import PromotionTier
+
+        row = await info.context.loaders.optional(
+            campaign_tables.PromotionTier, self.promotion_tier_id
+        )
+        principal = info.context.principal
+        public = principal is not None and not principal.is_secret
+        return PromotionTier.from_row(row, public=public) if row else None
+
+    @strawberry.field(
+        description="Loyalty points spent; null until loyalty cards are supported (none are "
+        "redeemed today)"
+    )
+    def loyalty_card(self) -> RedemptionLoyaltyCard | None:
+        return None
 
     @strawberry.field
     async def parent(self, info: Info[Context, None]) -> Redemption | None:

@@ -41,6 +41,7 @@ from app.api import (
 from app.api.auth import Authorization
 from app.api.context import Context
 from app.api.errors import MaskUnexpectedErrors, log_unexpected
+from app.api.json_scalar import OVERRIDES as JSON_OVERRIDES
 from app.api.relay import Node
 from app.api.scalars import SCALARS, AmountErrors
 from app.db import campaigns as campaign_tables
@@ -174,6 +175,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     schema = PromogateSchema(
         query=Query, mutation=Mutation, subscription=Subscription, types=TYPES,
         extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS),
+        scalar_overrides=JSON_OVERRIDES,
     )
     inputs.install(schema)
     return schema

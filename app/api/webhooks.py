@@ -210,7 +210,9 @@ class WebhookMutation:
         ctx = info.context
         data = {"url": input.url, "events": input.events, "active": input.active}
         try:
-            created = await service.create_endpoint(ctx.db, ctx.project_id, data)
+            created = await service.create_endpoint(
+                ctx.db, ctx.project_id, data, allow_private=ctx.settings.webhooks_allow_private
+            )
         except ServiceError as exc:
             return CreateWebhookEndpointPayload(
                 errors=[UserError.from_service(e) for e in exc.errors]
@@ -227,7 +229,8 @@ class WebhookMutation:
         ctx = info.context
         data = given(input, exclude=("id",))
         return await mutation_call(
-            mapped(service.update_endpoint(ctx.db, ctx.project_id, str(input.id), data),
+            mapped(service.update_endpoint(ctx.db, ctx.project_id, str(input.id), data,
+                                           allow_private=ctx.settings.webhooks_allow_private),
                    WebhookEndpoint.from_row),
             WebhookEndpointPayload, "webhook_endpoint",
         )

@@ -183,6 +183,8 @@ def validate_filter(spec: Any) -> dict[str, Any]:
         _field_kind(name)
         if not isinstance(body, dict) or not isinstance(body.get("conditions"), dict):
             raise FilterError([name], 'expected {"conditions": {"$operator": [values]}}')
+        for key in body.keys() - {"conditions"}:
+            raise FilterError([name, key], f"unknown key {key!r}; a field has only conditions")
         if not body["conditions"]:
             raise FilterError([name, "conditions"], "no condition given")
         for op, values in body["conditions"].items():

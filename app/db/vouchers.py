@@ -86,6 +86,11 @@ class Voucher(SQLModel, table=True):
     created_at: datetime = Field(sa_column=created_column())
     updated_at: datetime | None = Field(sa_column=updated_column())
 
+    @property
+    def referrer_id(self) -> str | None:
+        """A referral code's referrer: the customer it was published to (who may not redeem it)."""
+        return self.holder_id if self.is_referral_code else None
+
 
 class VoucherTransaction(SQLModel, table=True):
     """The gift-card ledger: the amounts of a voucher's entries always sum to its balance."""

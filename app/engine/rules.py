@@ -303,6 +303,8 @@ def compile_conditions(conditions: Mapping[str, Any]) -> Cond:
 # ---------------------------------------------------------------------------------------------
 
 _LOGIC_TOKEN = re.compile(r"\s*(\d+|and\b|or\b|\(|\))", re.IGNORECASE)
+# Parentheses deeper than this are refused: the parser and the folded checks recurse per level.
+MAX_LOGIC_DEPTH = 32
 
 
 LogicAst = tuple[str, Any]  # ("rule", "1") | ("and", [...]) | ("or", [...])
@@ -363,10 +365,25 @@ def parse_logic(text: str, names: Iterable[str]) -> LogicAst:
 
     if not tokens:
         raise RuleCompileError("empty logic expression")
+    _check_nesting(tokens)
     result = expr()
     if index != len(tokens):
         raise RuleCompileError(f"trailing tokens in logic {text!r}")
     return result
+
+
+def _check_nesting(tokens: Sequence[str]) -> None:
+    """Bound the parser's recursion (and the folded tree's depth) before parsing."""
+    depth = 0
+    for tok in tokens:
+        if tok == "(":
+            depth += 1
+            if depth > MAX_LOGIC_DEPTH:
+                raise RuleCompileError(
+                    f"logic nests parentheses at most {MAX_LOGIC_DEPTH} levels deep"
+                )
+        elif tok == ")":
+            depth -= 1
 
 
 def _fold(ast: LogicAst, checks: Mapping[str, Check]) -> Check:
@@ -771,3 +788,205 @@ def compile_rule_set(rule_set: ValidationRule) -> CompiledRuleSet:
         needs_effect=bool(names & _NEEDS_EFFECT),
         needs_customer=any(n.startswith(("customer.", "publication.")) for n in names),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking a rule before it is stored: operands of the right type for the property
+# ---------------------------------------------------------------------------------------------
+# Compiling accepts any operand (a wrong one just never matches); saving refuses what could
+# never be meant, naming the operator at fault.
+
+_NUMBER_RULES = frozenset({
+    "order.amount", "order.initial_amount", "order.total_amount", "order.items.count",
+    "redemption.gift.amount", "redemption.reward.pay_with_points.points_used",
+    "campaign.orders.amount", "campaign.orders.amount_discounted",
+    "order.items.quantity", "order.items.price", "order.items.amount",
+    "order.items.subtotal_amount", "order.items.price_any", "order.items.price_each",
+    *_AGGREGATE, "product.price", "product.quantity", "sku.price", "sku.quantity",
+    *(name for name, get in _VALUES.items() if name.startswith(("campaign.redemptions.",
+                                                                "redemption.count"))),
+})
+_ID_SET_RULES = frozenset({"customer.segment", "customer.loyalty.tier"})
+_SELECTOR_OPS = frozenset({"$is", "$in", "$from", "$is_not", "$not_in"})
+_EQUALITY_OPS = frozenset({"$is", "$in", "$is_not", "$not_in"})
+_PRESENCE_OPS = frozenset({"$has_value", "$is_unknown"})
+_ORDERING_OPS = frozenset({
+    "$less_than", "$less_than_or_equal", "$more_than", "$more_than_or_equal", "$greater_than",
+    "$greater_than_or_equal", "$after", "$before",
+})
+_TEXT_OPS = frozenset({"$starts_with", "$ends_with", "$contains", "$not_contain"})
+_COUNT_OPS = frozenset({"$count", "$count_more", "$count_less"})
+_DAYS_OPS = frozenset({
+    "$more_than_ago", "$less_than_ago", "$is_days_ago", "$more_than_future",
+    "$less_than_future", "$is_days_in_future",
+})
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$|^24:00$")
+_REF_OBJECTS = frozenset({"product", "sku", "products_collection"})
+_KIND_LABELS = {"number": " (a number)", "ids": " (ids)", "any": ""}
+
+
+def takes_property(name: str) -> bool:
+    """Rules reading a metadata key name it in `property`."""
+    return name.rsplit(".", 1)[-1] in ("metadata", "metadata_any", "metadata_each")
+
+
+def takes_sub_rules(name: str) -> bool:
+    return name in _ITEMS_RULES or name in _LEGACY_PRODUCT_RULES
+
+
+def sub_rule_problem(parent: str, child: str) -> str | None:
+    """Why `child` cannot be a sub-rule of the order-items rule `parent` (None: it can)."""
+    if parent in _LEGACY_PRODUCT_RULES:
+        allowed: Iterable[str] = _LEGACY_SUB_RULES
+    elif parent in _ITEMS_RULES:
+        allowed = (*_AGGREGATE, *_PER_ITEM)
+    else:
+        return None
+    if child in allowed:
+        return None
+    return f"rule {child} is not valid inside {parent}; use one of {', '.join(sorted(allowed))}"
+
+
+def _is_number(value: Any) -> bool:
+    number = as_number(value)
+    return number is not None and number.is_finite()
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | bool) or _is_number(value)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _ref_problem(value: Any) -> str | None:
+    if isinstance(value, str) and value:
+        return None
+    if not isinstance(value, Mapping):
+        return "name a product, SKU or collection by id (or {object, id | source_id})"
+    obj = value.get("object")
+    if obj is not None and str(obj) not in _REF_OBJECTS:
+        return "object is product, sku or products_collection"
+    if not any(isinstance(value.get(k), str) and value.get(k) for k in ("id", "source_id")):
+        return "a reference needs an id or a source_id"
+    return None
+
+
+def _one(values: Sequence[Any]) -> Any:
+    if len(values) != 1:
+        raise ValueError("takes exactly one value")
+    return values[0]
+
+
+def _window_problem(op: str, values: Sequence[Any]) -> str | None:
+    if op == "$dow":
+        if not values or not all(_is_count(v) and v <= 6 for v in values):
+            return "days of week are numbers 0 (Sunday) to 6"
+        return None
+    text = _one(values)
+    parts = str(text).split(";") if isinstance(text, str) else []
+    if op == "$timeframe":
+        if len(parts) != 3 or as_datetime(parts[0]) is None:
+            return 'a timeframe is "<start ISO 8601>;<interval>;<duration>", e.g. ' \
+                   '"2026-01-01T18:00:00Z;P1D;PT2H"'
+        try:
+            parse_duration(parts[1])
+            parse_duration(parts[2])
+        except ValueError:
+            return "interval and duration are ISO 8601 durations such as P1D or PT2H"
+        return None
+    if op == "$timeframe_absolute":
+        bounds = [as_datetime(p) for p in parts]
+        if len(parts) != 2 or None in bounds:
+            return 'an absolute timeframe is "<from ISO 8601>;<to ISO 8601>"'
+        lo, hi = bounds
+        assert lo is not None and hi is not None
+        return None if lo < hi else "the timeframe must end after it starts"
+    # $timeframe_daily_hours: "HH:MM;HH:MM" or "HH:MM;HH:MM;d,d"
+    if len(parts) not in (2, 3) or not all(_HHMM.match(p.strip()) for p in parts[:2]):
+        return 'daily hours are "HH:MM;HH:MM" with optional days "HH:MM;HH:MM;1,2"'
+    if len(parts) == 3 and parts[2] and not all(
+        d.strip().isdigit() and int(d) <= 6 for d in parts[2].split(",")
+    ):
+        return "days of week are numbers 0 (Sunday) to 6"
+    return None
+
+
+def _operator_problem(kind: str, op: str, values: Sequence[Any]) -> str | None:
+    """Why `op` with these operands cannot be meant on a property of this kind."""
+    if op in _PRESENCE_OPS:
+        return None
+    if op in _EQUALITY_OPS:
+        if not values:
+            return "give at least one value"
+        if kind == "number" and not all(_is_number(v) for v in values):
+            return "values must be numbers"
+        if kind == "ids" and not all(
+            (isinstance(v, str) and v) or _ref_problem(v) is None for v in values
+        ):
+            return "values are ids"
+        if kind == "any" and not all(_is_scalar(v) for v in values):
+            return "values must be strings, numbers or booleans"
+        return None
+    if op in _ORDERING_OPS:
+        value = _one(values)
+        if kind == "number":
+            return None if _is_number(value) else "the value must be a number"
+        if kind == "ids":
+            return "ids have no order"
+        if _is_number(value) or as_datetime(value) is not None:
+            return None
+        return "the value must be a number or an ISO 8601 date"
+    if op in _TEXT_OPS:
+        if kind == "number":
+            return "text operators do not apply"
+        if not values or not all(isinstance(v, str) and v or _is_number(v) for v in values):
+            return "values must be non-empty strings"
+        return None
+    if op in _COUNT_OPS:
+        if kind == "number":
+            return "counts the entries of a list; a number has none"
+        return None if _is_count(_one(values)) else "the count must be a whole number of at least 0"
+    if op in _DAYS_OPS:
+        if kind in ("number", "ids"):
+            return "compares dates; the property is not a date"
+        if _is_count(_one(values)):
+            return None
+        return "the number of days must be a whole number of at least 0"
+    return _window_problem(op, values)
+
+
+def condition_problems(name: str, conditions: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What is wrong with one rule's conditions, as (operator, message) pairs (empty: fine).
+
+    Numeric properties take numbers, ids take ids, order-items rules take product, SKU or
+    collection references; date operators take what the engine can parse."""
+    problems: list[tuple[str, str]] = []
+    selector = name in _ITEMS_RULES or name in _LEGACY_PRODUCT_RULES
+    kind = "number" if name in _NUMBER_RULES else "ids" if name in _ID_SET_RULES else "any"
+    for op, raw in conditions.items():
+        values = list(raw) if isinstance(raw, list | tuple) else [raw]
+        if selector:
+            if op not in _SELECTOR_OPS:
+                problems.append((op, f"operator {op} is not valid on order items; use "
+                                     "$is, $in, $from, $is_not or $not_in"))
+                continue
+            if not values:
+                problems.append((op, "give at least one product, SKU or collection"))
+            for value in values:
+                problem = _ref_problem(value)
+                if problem:
+                    problems.append((op, problem))
+                    break
+            continue
+        if op not in OPERATORS:
+            problems.append((op, f"unknown condition operator {op}"))
+            continue
+        try:
+            problem = _operator_problem(kind, op, values)
+        except ValueError as exc:
+            problem = str(exc)
+        if problem:
+            problems.append((op, f"{op} on {name}{_KIND_LABELS[kind]}: {problem}"))
+    return problems

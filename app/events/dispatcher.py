@@ -34,7 +34,7 @@ from app.db.events import (
 )
 from app.db.ids import new_id
 from app.db.session import Database
-from app.events import webhooks
+from app.events import egress, webhooks
 from app.events.tasks import cancel
 from app.events.waker import Waker
 
@@ -54,7 +54,7 @@ class Dispatcher:
         dead_letter_limit: int = webhooks.DEFAULT_DEAD_LETTER_LIMIT,
         poll_interval: float = 0.2, batch_size: int = 50, concurrency: int = 16,
         lease: timedelta = timedelta(seconds=60), clock: Callable[[], datetime] = utcnow,
-        client: httpx.AsyncClient | None = None,
+        client: httpx.AsyncClient | None = None, allow_private: bool = True,
     ) -> None:
         self.db = db
         self.backoff = tuple(backoff)
@@ -63,8 +63,10 @@ class Dispatcher:
         self.batch_size = batch_size
         self.lease = lease
         self.clock = clock
+        # `client` is for tests; the default checks every connection (see egress).
         self._client = client
         self._own_client = client is None
+        self.allow_private = allow_private
         self._limit = asyncio.Semaphore(concurrency)
         self._waker = Waker(db)
         self._task: asyncio.Task[None] | None = None
@@ -74,7 +76,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         if self._client is None:
-            self._client = httpx.AsyncClient()
+            self._client = egress.webhook_client(allow_private=self.allow_private)
         await self._waker.start()
         self._task = asyncio.create_task(self._run(), name="promogate-dispatcher")
 
@@ -197,7 +199,7 @@ class Dispatcher:
         if result.ok:
             values.update(status=DeliveryStatus.DELIVERED, delivered_at=now)
             await session.execute(endpoint.values(consecutive_dead=0))
-        elif attempts <= len(self.backoff):
+        elif attempts <= len(self.backoff) and not result.refused:
             values.update(status=DeliveryStatus.FAILED,
                           next_attempt_at=now + self.backoff[attempts - 1])
         else:

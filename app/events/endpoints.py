@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -14,11 +13,11 @@ from app.db.events import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoin
 from app.db.ids import new_id
 from app.db.repository import Page
 from app.db.session import Database
+from app.events import egress
 from app.events.webhooks import new_secret
 from app.services import lookup
 from app.services.errors import Checks, ServiceError, not_found
 
-MAX_URL = 2000
 MAX_EVENT_TYPES = 100
 EVENT_TYPE_RE = re.compile(r"^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$")
 
@@ -29,15 +28,11 @@ class CreatedEndpoint:
     secret: str
 
 
-def _check(checks: Checks, data: dict[str, Any]) -> None:
+def _check(checks: Checks, data: dict[str, Any], allow_private: bool) -> None:
     if "url" in data:
-        url = data["url"]
-        parts = urlsplit(url or "")
-        if not url or len(url) > MAX_URL:
-            checks.fail("invalid_url", f"a URL of 1-{MAX_URL} characters is required", ["url"])
-        elif parts.scheme not in ("http", "https") or not parts.hostname:
-            checks.fail("invalid_url", "the URL must be http:// or https:// with a host",
-                        ["url"])
+        problem = egress.url_problem(data["url"], allow_private=allow_private)
+        if problem is not None:
+            checks.fail("invalid_url", problem, ["url"])
     if "events" in data and data["events"] is not None:
         events = data["events"]
         if not events:
@@ -51,11 +46,14 @@ def _check(checks: Checks, data: dict[str, Any]) -> None:
                                 ["events", index])
 
 
-async def create_endpoint(db: Database, project_id: str, data: dict[str, Any]) -> CreatedEndpoint:
+async def create_endpoint(
+    db: Database, project_id: str, data: dict[str, Any], *, allow_private: bool = True
+) -> CreatedEndpoint:
+    """`allow_private`: PROMOGATE_WEBHOOKS_ALLOW_PRIVATE (see `egress` for the URL rules)."""
     checks = Checks()
     if "url" not in data:
         data = {**data, "url": None}
-    _check(checks, data)
+    _check(checks, data, allow_private)
     checks.raise_if_any()
     secret = new_secret()
     endpoint = WebhookEndpoint(
@@ -69,10 +67,10 @@ async def create_endpoint(db: Database, project_id: str, data: dict[str, Any]) -
 
 
 async def update_endpoint(
-    db: Database, project_id: str, id_: str, data: dict[str, Any]
+    db: Database, project_id: str, id_: str, data: dict[str, Any], *, allow_private: bool = True
 ) -> WebhookEndpoint:
     checks = Checks()
-    _check(checks, data)
+    _check(checks, data, allow_private)
     checks.raise_if_any()
     async with db.write() as session:
         endpoint = await lookup.resolve(

@@ -39,7 +39,8 @@ async def start_background(db: Database, settings: EventSettings | None = None) 
     if not settings.dispatcher:
         return running
     try:
-        dispatcher = Dispatcher(db, poll_interval=settings.dispatcher_poll_interval)
+        dispatcher = Dispatcher(db, poll_interval=settings.dispatcher_poll_interval,
+                                allow_private=settings.webhooks_allow_private)
         await dispatcher.start()
         running.parts.append(dispatcher)
         if settings.event_retention_days > 0:

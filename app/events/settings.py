@@ -20,6 +20,10 @@ class EventSettings(BaseSettings):
         description="events older than this, with every delivery finished, are pruned hourly "
         "(0: keep every event)",
     )
+    webhooks_allow_private: bool = Field(
+        True, description="deliver webhooks to private and loopback addresses (link-local and "
+        "cloud metadata addresses are refused always)",
+    )
     nats_url: str | None = Field(
         None, description="nats://host:4222 — publish every event to NATS JetStream"
     )

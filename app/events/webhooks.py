@@ -14,6 +14,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from app.db.events import Event
+from app.events import egress
 
 TIMEOUT_SECONDS = 10.0
 # Waits after the 1st, 2nd, … failure: about a day in all, then the delivery is DEAD.
@@ -66,12 +67,17 @@ class AttemptResult:
     response_code: int | None
     error: str | None
     duration_ms: int
+    # Refused by the address rules: another attempt would be refused too, so no retries.
+    refused: bool = False
 
 
 async def send(
     client: httpx.AsyncClient, url: str, secret: str, event: Event, now: datetime
 ) -> AttemptResult:
     """One attempt: the webhook-id is the event id, the same on every retry (receivers dedupe)."""
+    problem = egress.url_problem(url, allow_private=True)  # private: the transport decides
+    if problem is not None:
+        return AttemptResult(False, None, f"refused: {problem}", 0, refused=True)
     body = body_of(event)
     started = time.perf_counter()
     try:
@@ -79,6 +85,9 @@ async def send(
             url, content=body.encode(), headers=signed_headers(secret, event.id, body, now),
             timeout=TIMEOUT_SECONDS, follow_redirects=False,
         )
+    except egress.BlockedAddress as exc:
+        elapsed = int((time.perf_counter() - started) * 1000)
+        return AttemptResult(False, None, f"refused: {exc}"[:1000], elapsed, refused=True)
     except httpx.HTTPError as exc:
         elapsed = int((time.perf_counter() - started) * 1000)
         return AttemptResult(False, None, f"{type(exc).__name__}: {exc}"[:1000], elapsed)

@@ -26,6 +26,7 @@ from app.services import vouchers as voucher_service
 from app.services.errors import Checks, ServiceError, not_found
 
 INLINE_LIMIT = 1000
+NOT_SUPPORTED = "not_supported"  # input for a feature not built yet: refused, never dropped
 MAX_VOUCHERS = 1_000_000
 CODE_CAMPAIGNS = {
     CampaignType.DISCOUNT_COUPONS: VoucherType.DISCOUNT_VOUCHER,
@@ -51,6 +52,12 @@ def _duplicate_name() -> ServiceError:
 
 
 def _check_fields(checks: Checks, data: dict[str, Any], current: Campaign | None) -> None:
+    if data.get("auto_join"):
+        checks.fail(NOT_SUPPORTED, "autoJoin enrols customers in loyalty programs, which are "
+                    "not supported yet", ["autoJoin"])
+    if data.get("join_once") and _mode(data, current) == CampaignMode.STANDALONE:
+        checks.fail("invalid_campaign", "a STANDALONE campaign's one generic code is shared "
+                    "by everyone: joinOnce cannot apply", ["joinOnce"])
     checks.text(data.get("name"), ["name"], max_length=200, required=current is None)
     if current is not None and "name" in data and data["name"] is None:
         checks.fail("required", "a campaign needs a name", ["name"])
@@ -58,6 +65,18 @@ def _check_fields(checks: Checks, data: dict[str, Any], current: Campaign | None
     checks.metadata(data.get("metadata"), ["metadata"])
     shared.check_validity(checks, data, current)
     shared.check_rule_ids(checks, data.get("validation_rule_ids"), ["validationRuleIds"])
+
+
+def _mode(data: dict[str, Any], current: Campaign | None) -> str:
+    """STANDALONE (one generic code), STATIC or AUTO_UPDATE: as stored, or as create makes it."""
+    if current is not None:
+        return current.type
+    if data.get("campaign_type") == CampaignType.PROMOTION:
+        return CampaignMode.STATIC
+    given = data.get("type")
+    if given:
+        return str(given)
+    return CampaignMode.STANDALONE if data.get("vouchers_count") is None else CampaignMode.STATIC
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,9 @@ class Plan:
 def _check_create(checks: Checks, data: dict[str, Any]) -> Plan | None:
     _check_fields(checks, data, None)
     kind = data["campaign_type"]
+    if data.get("referral_program") is not None:
+        checks.fail(NOT_SUPPORTED, "referralProgram (conversion events, referee rewards) is not "
+                    "supported yet; referral codes work without it", ["referralProgram"])
     if kind in UNSUPPORTED:
         checks.fail("invalid_campaign", f"{kind} campaigns are not supported yet",
                     ["campaignType"])
@@ -86,11 +108,18 @@ def _check_promotion(checks: Checks, data: dict[str, Any]) -> Plan | None:
     for key, name in (("voucher", "voucher"), ("vouchers_count", "vouchersCount")):
         if data.get(key) is not None:
             checks.fail("invalid_campaign", f"a PROMOTION campaign has tiers, not {name}", [name])
+    if data.get("type") not in (None, CampaignMode.STATIC):
+        checks.fail("invalid_campaign", "a PROMOTION campaign makes no codes: its type is STATIC",
+                    ["type"])
     tiers = (data.get("promotion") or {}).get("tiers") or []
     if checks.list_size(tiers, ["promotion", "tiers"], maximum=promotions.MAX_TIERS_PER_CAMPAIGN):
         for index, tier in enumerate(tiers):
             shared.nested(checks, ["promotion", "tiers", index],
                           lambda sub, t=tier: promotions.check_tier(sub, t, None))
+            if tier.get("campaign_id") is not None:
+                checks.fail("invalid_campaign", "tiers given here belong to the campaign being "
+                            "created; leave campaignId out",
+                            ["promotion", "tiers", index, "campaignId"])
     return Plan(mode=CampaignMode.STATIC, count=0, config=None, code=None)
 
 
@@ -136,7 +165,7 @@ def _check_code_campaign(checks: Checks, data: dict[str, Any], kind: str) -> Pla
 
 def _plan_codes(checks: Checks, data: dict[str, Any], template: dict[str, Any]) -> Plan | None:
     given = data.get("vouchers_count")
-    mode = data.get("type") or (CampaignMode.STANDALONE if given is None else CampaignMode.STATIC)
+    mode = _mode(data, None)
     code = template.get("code")
     if mode == CampaignMode.STANDALONE:
         if given not in (None, 1):
@@ -144,6 +173,9 @@ def _plan_codes(checks: Checks, data: dict[str, Any], template: dict[str, Any]) 
                         ["vouchersCount"])
         count = 1
         voucher_service.check_code(checks, code, ["voucher", "code"])
+        if code is not None and template.get("code_config") is not None:
+            checks.fail("invalid_code_config", "the generic code is given; a codeConfig "
+                        "would make nothing", ["voucher", "codeConfig"])
     else:
         count = given or 0
         if code is not None:

@@ -11,6 +11,7 @@ import itertools
 import os
 import re
 import string
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -64,43 +65,70 @@ class CodeConfig:
         }
 
 
-def _dedupe(chars: str) -> str:
-    return "".join(dict.fromkeys(chars))
+def _charset(raw: Any) -> str:
+    """The characters to draw from: a charset name or the characters themselves, each one
+    once and each one telling itself apart from the others in a printed code."""
+    if raw is None:
+        return ALPHANUMERIC
+    if not isinstance(raw, str) or raw == "":
+        raise CodeConfigError("the charset must not be empty; omit it for alphanumeric",
+                              "charset")
+    if raw in CHARSETS:
+        return CHARSETS[raw]
+    repeated = sorted({c for c in raw if raw.count(c) > 1})
+    if repeated:
+        raise CodeConfigError(f"the charset repeats {''.join(repeated)!r}; give each character "
+                              "once", "charset")
+    if "#" in raw:
+        raise CodeConfigError("the charset must not contain '#' (the pattern's placeholder)",
+                              "charset")
+    if any(c.isspace() or not c.isprintable() or unicodedata.category(c).startswith("M")
+           for c in raw):
+        raise CodeConfigError("the charset must not contain spaces, control characters or "
+                              "combining marks", "charset")
+    looks = [unicodedata.normalize("NFKC", c) for c in raw]
+    if len(set(looks)) != len(looks):
+        raise CodeConfigError("the charset has characters that read the same (Unicode NFKC "
+                              "equivalents); keep one of each", "charset")
+    if len(raw) < 2:
+        raise CodeConfigError("the charset needs at least 2 different characters", "charset")
+    return raw
+
+
+def _plain_text(value: str) -> bool:
+    return not any(c.isspace() or not c.isprintable() for c in value)
 
 
 def parse_config(data: Mapping[str, Any] | None) -> CodeConfig:
-    """The configuration from the API's snake_case shape, or CodeConfigError naming the field."""
+    """The configuration from the API's snake_case shape, or CodeConfigError naming the field.
+
+    Every given field counts: an empty charset or pattern, or a length that disagrees with the
+    pattern, is refused rather than replaced by a default."""
     data = data or {}
-    raw_charset = data.get("charset")
-    if raw_charset is None or raw_charset == "":
-        charset = ALPHANUMERIC
-    else:
-        charset = _dedupe(CHARSETS.get(str(raw_charset), str(raw_charset)))
-    if "#" in charset:
-        raise CodeConfigError("the charset must not contain '#'", "charset")
-    if any(c.isspace() or not c.isprintable() for c in charset):
-        raise CodeConfigError("the charset must not contain spaces or control characters",
-                              "charset")
-    if len(charset) < 2:
-        raise CodeConfigError("the charset needs at least 2 different characters", "charset")
+    charset = _charset(data.get("charset"))
     prefix, postfix = data.get("prefix") or "", data.get("postfix") or ""
     for name, value in (("prefix", prefix), ("postfix", postfix)):
         if len(value) > MAX_AFFIX:
             raise CodeConfigError(f"{name} is at most {MAX_AFFIX} characters", name)
-        if any(c.isspace() or not c.isprintable() for c in value):
+        if not _plain_text(value):
             raise CodeConfigError(f"{name} must not contain spaces or control characters", name)
-    pattern = data.get("pattern")
-    if pattern:
+    pattern, length = data.get("pattern"), data.get("length")
+    if length is not None and (isinstance(length, bool) or not isinstance(length, int)
+                               or length < 1):
+        raise CodeConfigError("length must be a positive integer", "length")
+    if pattern is not None:
         if "#" not in pattern:
             raise CodeConfigError("a pattern needs at least one '#'", "pattern")
-        if any(c.isspace() or not c.isprintable() for c in pattern):
+        if not _plain_text(pattern):
             raise CodeConfigError("pattern must not contain spaces or control characters",
                                   "pattern")
+        if length is not None and length != pattern.count("#"):
+            raise CodeConfigError(
+                f"length {length} disagrees with the pattern's {pattern.count('#')} '#'; "
+                "give one of them", "length",
+            )
     else:
-        length = data.get("length")
         length = DEFAULT_LENGTH if length is None else length
-        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-            raise CodeConfigError("length must be a positive integer", "length")
         if length > MAX_CODE_LENGTH:
             raise CodeConfigError(f"length is at most {MAX_CODE_LENGTH}", "length")
         pattern = "#" * length

@@ -17,7 +17,7 @@ from app.db.session import Database
 from app.events import payloads
 from app.events.outbox import emit
 from app.services import lookup
-from app.services.errors import Checks
+from app.services.errors import MAX_JSON_DEPTH, Checks, json_too_deep
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 FIELDS = ("source_id", "name", "email", "phone", "birthdate", "address", "metadata")
@@ -42,6 +42,9 @@ def check_customer(checks: Checks, data: dict[str, Any], path: list[str | int]) 
     address = data.get("address")
     if address is not None and not isinstance(address, dict):
         checks.fail("invalid_address", "address must be a JSON object", [*path, "address"])
+    elif json_too_deep(address):
+        checks.fail("json_too_deep", f"JSON nests at most {MAX_JSON_DEPTH} levels",
+                    [*path, "address"])
     checks.metadata(data.get("metadata"), [*path, "metadata"])
 
 

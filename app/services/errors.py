@@ -10,7 +10,29 @@ from typing import Any
 from app.engine import money as engine_money
 
 MAX_METADATA_BYTES = 64 * 1024
+# JSON values a client sends (metadata, conditions, filters, …) nest at most this deep, so no
+# code that walks them (json.dumps, the database's JSON parser, rule evaluation) runs out of
+# stack.
+MAX_JSON_DEPTH = 32
+MAX_ORDER_ITEMS = 500  # lines of an order: createOrder, validateStack, redeemStack, qualifications
 SOURCE_ID_RE = re.compile(r"^[^\s](.{0,198}[^\s])?$")
+
+
+def json_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when objects/arrays in `value` nest more than `limit` levels (walked iteratively)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 @dataclass(frozen=True)
@@ -95,6 +117,9 @@ class Checks:
             return
         if not isinstance(value, dict):
             self.fail("invalid_metadata", "metadata must be a JSON object", path)
+            return
+        if json_too_deep(value):
+            self.fail("json_too_deep", f"JSON nests at most {MAX_JSON_DEPTH} levels", path)
             return
         if len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_BYTES:
             self.fail(

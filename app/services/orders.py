@@ -25,9 +25,8 @@ from app.engine import money
 from app.events import payloads
 from app.events.outbox import emit
 from app.services import customers, lookup
-from app.services.errors import Checks, ServiceError
+from app.services.errors import MAX_ORDER_ITEMS, Checks, ServiceError
 
-MAX_ITEMS = 500
 MAX_QUANTITY = 1_000_000
 
 
@@ -52,7 +51,7 @@ def _check_order(checks: Checks, data: dict[str, Any]) -> None:
     if data.get("customer") is not None:
         customers.check_customer(checks, data["customer"], ["customer"])
     items: list[ItemInput] | None = data.get("items")
-    if items is None or not checks.list_size(items, ["items"], maximum=MAX_ITEMS):
+    if items is None or not checks.list_size(items, ["items"], maximum=MAX_ORDER_ITEMS):
         return
     for index, item in enumerate(items):
         path: list[str | int] = ["items", index]

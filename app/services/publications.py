@@ -133,6 +133,9 @@ async def _from_campaign(
         if generic is None:
             raise ServiceError.one("no_voucher_suitable_for_publication",
                                    "the campaign has no code", ["campaignId"])
+        if generic.is_referral_code:
+            await session.refresh(generic, with_for_update=True)
+            _hold(generic, customer, ["campaignId"])
         return generic
     voucher = await _next_free(session, project_id, campaign)
     if voucher is None and campaign.type == CampaignMode.AUTO_UPDATE:
@@ -159,13 +162,25 @@ async def _specific(
         raise ServiceError.one("voucher_cannot_be_published", "the voucher is disabled",
                                ["code"])
     generic = False
-    if voucher.campaign_id is not None:
+    if voucher.campaign_id is not None and not voucher.is_referral_code:
         campaign = await repository.get(session, Campaign, project_id, voucher.campaign_id)
         generic = campaign is not None and campaign.type == CampaignMode.STANDALONE
-    if not generic and voucher.holder_id is None:
+    if not generic:
+        _hold(voucher, customer, ["code"])
+    return voucher
+
+
+def _hold(voucher: Voucher, customer: Customer, path: list[str]) -> None:
+    """The customer holds the code from now on. A referral code is held by its referrer (who
+    may not redeem it), so even a campaign's generic referral code has one holder."""
+    if voucher.holder_id is not None and voucher.holder_id != customer.id:
+        raise ServiceError.one("voucher_already_published",
+                               f"Voucher {voucher.code!r} has already been published"
+                               + ("; a referral code has one referrer"
+                                  if voucher.is_referral_code else ""), path)
+    if voucher.holder_id is None:
         voucher.holder_id = customer.id
         voucher.published_at = utcnow()
-    return voucher
 
 
 async def publish(db: Database, project_id: str, data: dict[str, Any]) -> Published:

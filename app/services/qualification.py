@@ -236,7 +236,7 @@ def _candidate(
     validity = definition.validity
     state = engine.RedeemableState(
         redeemed_quantity=row.redeemed_quantity, gift_balance=row.gift_balance,
-        holder_id=row.holder_id,
+        holder_id=row.holder_id, referrer_id=row.referrer_id,
     ) if held else engine.RedeemableState()
     return Candidate(
         compiled=compiled, row_id=row.id, created_at=row.created_at,

@@ -24,6 +24,14 @@ from app.engine.values import parse_duration
 from app.services import definitions
 from app.services.errors import Checks, not_found
 
+# Fields that only one kind of discount reads (anything else would be stored and ignored).
+FOREIGN_DISCOUNT_FIELDS: dict[str, tuple[str, ...]] = {
+    "amount_off": ("AMOUNT",), "amount_off_formula": ("AMOUNT",),
+    "percent_off": ("PERCENT",), "percent_off_formula": ("PERCENT",),
+    "fixed_amount": ("FIXED",), "fixed_amount_formula": ("FIXED",),
+    "unit_off": ("UNIT",), "unit_type": ("UNIT",), "unit_off_formula": ("UNIT",),
+    "units": ("UNIT", "SHIPPING"),
+}
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 MAX_RULES_PER_OBJECT = 10
 MAX_DAILY_PERIODS = 20
@@ -49,6 +57,11 @@ def check_discount(
         if required:
             checks.fail("invalid_discount", "a discount is required", path)
         return
+    kind = data.get("type")
+    for key in sorted(data.keys() & FOREIGN_DISCOUNT_FIELDS.keys()):
+        if data[key] is not None and kind not in FOREIGN_DISCOUNT_FIELDS[key]:
+            checks.fail("invalid_discount", f"a {kind} discount does not use {_camel(key)}",
+                        [*path, _camel(key)])
     try:
         built = definitions.discount(stored_discount(data) or {}, [str(p) for p in path])
         definitions.check_compiles(engine.Redeemable(

@@ -18,6 +18,7 @@ from app.db.catalog import Product, ProductCollection, Sku
 from app.db.ids import new_id
 from app.db.rules import ValidationRule, ValidationRuleAssignment
 from app.db.session import Database
+from app.engine import rules as engine_rules
 from app.services import definitions
 from app.services.errors import Checks, ServiceError, not_found
 
@@ -25,8 +26,11 @@ CODE = "invalid_validation_rules"
 TARGET_MODELS: dict[str, Any] = {
     "product": Product, "sku": Sku, "products_collection": ProductCollection,
 }
-# Rule names whose value is read from metadata and so need the metadata key (`property`).
-NEEDS_PROPERTY = ("metadata",)
+MAX_NESTING = 3  # sub-rules of sub-rules of sub-rules
+MAX_LOGIC_LENGTH = 1000
+MAX_BUNDLE_ITEMS = 50
+BUNDLE_KEYS = {"items", "limit"}
+BUNDLE_ITEM_KEYS = {"object", "id", "quantity"}
 TARGET_FIELDS = (
     "effect", "target", "quantity_limit", "aggregated_quantity_limit", "amount_limit",
     "aggregated_amount_limit", "price", "skip_initially", "repeat",
@@ -62,29 +66,65 @@ def _api_path(path: list[str]) -> list[str]:
 
 
 def _check_rule_list(
-    checks: Checks, rules: list[dict[str, Any]], path: list[str | int], depth: int = 0
+    checks: Checks, rules: list[dict[str, Any]], path: list[str | int], depth: int = 0,
+    parent: str | None = None,
 ) -> None:
-    if depth > 3:
-        checks.fail(CODE, "rules nest at most 3 levels", path)
+    if depth > MAX_NESTING:
+        checks.fail(CODE, f"rules nest at most {MAX_NESTING} levels", path)
         return
     if not checks.list_size(rules, path, maximum=definitions.MAX_RULES):
         return
     for index, rule in enumerate(rules):
         rule_path = [*path, index]
         checks.text(rule.get("name"), [*rule_path, "name"], max_length=200, required=True)
-        conditions = rule.get("conditions")
-        if not isinstance(conditions, dict):
-            checks.fail(CODE, "conditions is an object of operators, e.g. "
-                        '{"$more_than": [5000]}', [*rule_path, "conditions"])
-        elif any(not str(op).startswith("$") for op in conditions):
-            checks.fail(CODE, "condition operators start with $", [*rule_path, "conditions"])
         name = str(rule.get("name") or "")
-        if name.split(".")[-1] in NEEDS_PROPERTY and not rule.get("property"):
-            checks.fail(CODE, f"Rule '{name}' must have a 'property'", [*rule_path, "property"])
+        if parent is not None and (problem := engine_rules.sub_rule_problem(parent, name)):
+            checks.fail(CODE, problem, [*rule_path, "name"])
+        _check_conditions(checks, name, rule.get("conditions"), [*rule_path, "conditions"])
+        if engine_rules.takes_property(name):
+            if not rule.get("property"):
+                checks.fail(CODE, f"Rule '{name}' must have a 'property'",
+                            [*rule_path, "property"])
+            else:
+                checks.text(rule["property"], [*rule_path, "property"], max_length=200)
+        elif rule.get("property") is not None:
+            checks.fail(CODE, f"rule {name} reads no property; remove it",
+                        [*rule_path, "property"])
         message = (rule.get("error") or {}).get("message")
         checks.text(message, [*rule_path, "error", "message"], max_length=1000)
-        if rule.get("rules"):
-            _check_rule_list(checks, rule["rules"], [*rule_path, "rules"], depth + 1)
+        sub = rule.get("rules") or []
+        if sub:
+            _check_rule_list(checks, sub, [*rule_path, "rules"], depth + 1,
+                             name if engine_rules.takes_sub_rules(name) else None)
+        _check_logic(checks, rule.get("logic"), len(sub), [*rule_path, "logic"])
+
+
+def _check_conditions(checks: Checks, name: str, conditions: Any, path: list[str | int]) -> None:
+    if not isinstance(conditions, dict):
+        checks.fail(CODE, 'conditions is an object of operators, e.g. {"$more_than": [5000]}',
+                    path)
+        return
+    if any(not str(op).startswith("$") for op in conditions):
+        checks.fail(CODE, "condition operators start with $", path)
+        return
+    for op, message in engine_rules.condition_problems(name, conditions):
+        checks.fail(CODE, message, [*path, op])
+
+
+def _check_logic(checks: Checks, logic: Any, count: int, path: list[str | int]) -> None:
+    """`logic` names the rules of its list (1..count); nothing to combine → no logic."""
+    if logic is None or not logic.strip():
+        return
+    if count == 0:
+        checks.fail(CODE, "logic combines rules: give them in `rules`", path)
+        return
+    if len(logic) > MAX_LOGIC_LENGTH:
+        checks.fail(CODE, f"logic is at most {MAX_LOGIC_LENGTH} characters", path)
+        return
+    try:
+        engine_rules.parse_logic(logic, [str(n) for n in range(1, count + 1)])
+    except engine_rules.RuleCompileError as exc:
+        checks.fail(CODE, str(exc), path)
 
 
 def _check(checks: Checks, data: dict[str, Any], *, creating: bool) -> None:
@@ -93,6 +133,7 @@ def _check(checks: Checks, data: dict[str, Any], *, creating: bool) -> None:
         checks.fail("required", "a validation rule needs a name", ["name"])
     if data.get("rules") is not None:
         _check_rule_list(checks, data["rules"], ["rules"])
+        _check_logic(checks, data.get("logic"), len(data["rules"]), ["logic"])
     if data.get("logic") is not None and data.get("rules") is None:
         checks.fail(CODE, "give the rules together with their logic", ["logic"])
     checks.text((data.get("error") or {}).get("message"), ["error", "message"], max_length=1000)
@@ -102,8 +143,38 @@ def _check(checks: Checks, data: dict[str, Any], *, creating: bool) -> None:
                               ("aggregated_amount_limit", "aggregatedAmountLimit")):
                 checks.fits(target.get(key), ["applicableTo", side, index, name])
     bundle = data.get("bundle_rules")
-    if bundle is not None and not isinstance(bundle, dict):
-        checks.fail(CODE, "bundleRules is an object {items, limit}", ["bundleRules"])
+    if bundle is not None:
+        _check_bundle_shape(checks, bundle)
+
+
+def _check_bundle_shape(checks: Checks, bundle: Any) -> None:
+    """bundleRules is {items: [{object, id, quantity}], limit}; nothing else is read, so
+    nothing else is accepted."""
+    path: list[str | int] = ["bundleRules"]
+    if not isinstance(bundle, dict):
+        checks.fail(CODE, "bundleRules is an object {items, limit}", path)
+        return
+    for key in bundle.keys() - BUNDLE_KEYS:
+        checks.fail(CODE, f"unknown key {key!r}; bundleRules has items and limit", [*path, key])
+    items = bundle.get("items")
+    if items is None:
+        return  # definitions.bundle_rules says a bundle needs items
+    if not isinstance(items, list):
+        checks.fail(CODE, "items is a list of {object, id, quantity}", [*path, "items"])
+        return
+    if not checks.list_size(items, [*path, "items"], maximum=MAX_BUNDLE_ITEMS):
+        return
+    for index, item in enumerate(items):
+        item_path = [*path, "items", index]
+        if not isinstance(item, dict):
+            checks.fail(CODE, "an item is {object, id, quantity}", item_path)
+            continue
+        for key in item.keys() - BUNDLE_ITEM_KEYS:
+            checks.fail(CODE, f"unknown key {key!r}; an item has object, id and quantity",
+                        [*item_path, key])
+        if not isinstance(item.get("id"), str) or not item["id"].strip():
+            checks.fail(CODE, "an item names its product, SKU or collection by id",
+                        [*item_path, "id"])
 
 
 async def _resolve_targets(

@@ -1217,6 +1217,7 @@ async def load(
             redeemed_quantity=voucher.redeemed_quantity + uses,
             gift_balance=max(0, voucher.gift_balance - credits),
             holder_id=voucher.holder_id,
+            referrer_id=voucher.referrer_id,
             counters=counters,
         )
 

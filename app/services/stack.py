@@ -20,7 +20,7 @@ from app.db.redemptions import SessionReservation
 from app.db.session import Database
 from app.engine import money
 from app.services import snapshot
-from app.services.errors import ServiceError
+from app.services.errors import MAX_ORDER_ITEMS, ServiceError
 
 DEFAULT_SESSION_TTL = 7 * 24 * 3600
 MAX_SESSION_TTL = 90 * 24 * 3600
@@ -96,6 +96,10 @@ def check_request(request: snapshot.StackRequest) -> None:
         if not ref.id.strip():
             raise RequestProblem("invalid_payload", "a redeemable needs an id",
                                  ["redeemables", str(index), "id"])
+        if ref.reward_id is not None or ref.reward_points is not None:
+            raise RequestProblem("not_supported", "rewards (paying with loyalty points) are not "
+                                 "supported yet; leave reward out",
+                                 ["redeemables", str(index), "reward"])
         if ref.gift_credits is not None and ref.gift_credits < 0:
             raise RequestProblem("invalid_payload", "gift credits must not be negative",
                                  ["redeemables", str(index), "gift", "credits"])
@@ -104,8 +108,8 @@ def check_request(request: snapshot.StackRequest) -> None:
             if value is not None and not money.fits(value):
                 raise too_large(field[-1], ["redeemables", str(index), *field])
     if request.order is not None and request.order.items is not None:
-        if len(request.order.items) > 500:
-            raise RequestProblem("invalid_payload", "at most 500 order items",
+        if len(request.order.items) > MAX_ORDER_ITEMS:
+            raise RequestProblem("too_many_items", f"at most {MAX_ORDER_ITEMS} order items",
                                  ["order", "items"])
         for index, item in enumerate(request.order.items):
             if item.quantity <= 0:

@@ -297,6 +297,9 @@ def _apply(voucher: Voucher, data: dict[str, Any]) -> None:
 async def create_voucher(db: Database, project_id: str, data: dict[str, Any]) -> Voucher:
     checks = Checks()
     _check_common(checks, data, None)
+    if data.get("loyalty_card") is not None:
+        checks.fail("not_supported", "loyalty cards are not supported yet; leave loyaltyCard "
+                    "out", ["loyaltyCard"])
     checks.raise_if_any()
     try:
         async with db.write() as session:

@@ -262,6 +262,11 @@ class TestCreateCollection:
             ),
             (
                 {"name": "A", "type": "AUTO_UPDATE",
+                 "filter": {"price": {"conditions": {"$more_than": [1]}, "junction": "or"}}},
+                [("invalid_filter", ["filter", "price", "junction"])],
+            ),
+            (
+                {"name": "A", "type": "AUTO_UPDATE",
                  "filter": {"colour": {"conditions": {"$is": ["red"]}}}},
                 [("invalid_filter", ["filter", "colour"])],
             ),

@@ -30,14 +30,14 @@ class TestCreateCampaign:
                      "percentOff": 15, "amountLimit": 2000}, "code": "WELCOME15",
                      "redemption": {"quantity": 100}},
             startDate="2026-01-01T00:00:00+00:00", expirationDate="2026-12-31T00:00:00+00:00",
-            categoryId=category["id"], metadata={"channel": "web"}, joinOnce=True,
+            categoryId=category["id"], metadata={"channel": "web"},
         )
 
         assert campaign["id"].startswith("camp_")
         assert (campaign["name"], campaign["type"], campaign["vouchersCount"]) == (
             "Welcome", "STANDALONE", 1
         )
-        assert campaign["joinOnce"] is False  # always false for a generic code
+        assert campaign["joinOnce"] is False
         assert campaign["voucher"]["discount"] == {
             "type": "PERCENT", "effect": None, "amountOff": None, "percentOff": 15.0,
             "amountLimit": 2000, "aggregatedAmountLimit": None, "fixedAmount": None,
@@ -166,15 +166,15 @@ class TestUpdateCampaign:
         campaign = await create_campaign(api, description="old", metadata={"a": 1})
 
         payload = await mutate(api, UPDATE_CAMPAIGN, id=campaign["id"], name="Renamed",
-                               expirationDate="2030-01-01T00:00:00+00:00", autoJoin=True)
+                               expirationDate="2030-01-01T00:00:00+00:00", active=False)
 
         updated = payload["campaign"]
         assert payload["errors"] == []
         assert (updated["name"], updated["description"], updated["metadata"]) == (
             "Renamed", "old", {"a": 1}
         )
-        assert (updated["expirationDate"], updated["autoJoin"]) == (
-            "2030-01-01T00:00:00+00:00", True
+        assert (updated["expirationDate"], updated["active"]) == (
+            "2030-01-01T00:00:00+00:00", False
         )
 
     async def test_checks_dates_against_stored(self, api):
@@ -298,3 +298,77 @@ class TestCampaignKinds:
                               (voucher["id"], "Voucher"), (tier_id, "PromotionTier")):
             data = await api("query($id: ID!) { node(id: $id) { __typename id } }", id=id_)
             assert data["node"] == {"__typename": typename, "id": id_}
+
+
+class TestNothingIsDroppedSilently:
+    """Input the server would not act on is refused, never stored and ignored (issue 12,
+    item 12)."""
+
+    async def test_referral_program_is_not_supported_yet(self, api):
+        payload = await mutate(
+            api, CREATE_CAMPAIGN, name="Refer", campaignType="REFERRAL_PROGRAM",
+            voucher={"type": "DISCOUNT_VOUCHER", "discount": AMOUNT_10}, type="STATIC",
+            vouchersCount=2, referralProgram={"conversionEventType": "REDEMPTION"},
+        )
+
+        assert error_codes(payload) == [("not_supported", ["referralProgram"])]
+        data = await api("{ campaigns { totalCount } vouchers { totalCount } }")
+        assert data == {"campaigns": {"totalCount": 0}, "vouchers": {"totalCount": 0}}
+
+    async def test_auto_join_belongs_to_loyalty_programs(self, api):
+        created = await mutate(api, CREATE_CAMPAIGN, name="Auto", campaignType="DISCOUNT_COUPONS",
+                               voucher={"type": "DISCOUNT_VOUCHER", "discount": AMOUNT_10},
+                               autoJoin=True)
+        campaign = await create_campaign(api, autoJoin=False)
+        updated = await mutate(api, UPDATE_CAMPAIGN, id=campaign["id"], autoJoin=True)
+
+        assert error_codes(created) == [("not_supported", ["autoJoin"])]
+        assert error_codes(updated) == [("not_supported", ["autoJoin"])]
+        stored = (await api(CAMPAIGN_QUERY, id=campaign["id"]))["campaign"]
+        assert stored["autoJoin"] is False
+
+    async def test_join_once_cannot_apply_to_a_generic_code(self, api):
+        created = await mutate(api, CREATE_CAMPAIGN, name="Gen", campaignType="DISCOUNT_COUPONS",
+                               voucher={"type": "DISCOUNT_VOUCHER", "discount": AMOUNT_10},
+                               joinOnce=True)
+        generic = await create_campaign(api, name="Generic")
+        updated = await mutate(api, UPDATE_CAMPAIGN, id=generic["id"], joinOnce=True)
+        bulk = await create_campaign(api, name="Bulk", type="STATIC", vouchersCount=2,
+                                     joinOnce=True)
+
+        assert error_codes(created) == [("invalid_campaign", ["joinOnce"])]
+        assert error_codes(updated) == [("invalid_campaign", ["joinOnce"])]
+        assert bulk["joinOnce"] is True
+
+    async def test_promotion_type_and_nested_tier_campaign_id(self, api):
+        typed = await mutate(api, CREATE_CAMPAIGN, name="P1", campaignType="PROMOTION",
+                             type="AUTO_UPDATE")
+        nested = await mutate(api, CREATE_CAMPAIGN, name="P2", campaignType="PROMOTION",
+                              promotion={"tiers": [{"name": "T", "campaignId": "camp_x",
+                                                    "action": {"discount": AMOUNT_10}}]})
+
+        assert error_codes(typed) == [("invalid_campaign", ["type"])]
+        assert error_codes(nested) == [
+            ("invalid_campaign", ["promotion", "tiers", "0", "campaignId"])
+        ]
+        assert (await api("{ campaigns { totalCount } }"))["campaigns"]["totalCount"] == 0
+
+    async def test_discount_fields_of_another_discount_type(self, api):
+        payload = await mutate(api, CREATE_CAMPAIGN, name="Mixed",
+                               campaignType="DISCOUNT_COUPONS", voucher={
+                                   "type": "DISCOUNT_VOUCHER",
+                                   "discount": {"type": "AMOUNT", "amountOff": 1000,
+                                                "percentOff": 20, "unitType": "prod_x"}})
+
+        assert error_codes(payload) == [
+            ("invalid_discount", ["voucher", "discount", "percentOff"]),
+            ("invalid_discount", ["voucher", "discount", "unitType"]),
+        ]
+
+    async def test_a_standalone_loyalty_card_input_is_refused(self, api):
+        payload = await mutate(api, "mutation($input: CreateVoucherInput!) { createVoucher("
+                               "input: $input) { voucher { id } errors { code message field } } }",
+                               code="LOYAL", discount=AMOUNT_10, loyaltyCard={"points": 100})
+
+        assert error_codes(payload) == [("not_supported", ["loyaltyCard"])]
+        assert (await api("{ vouchers { totalCount } }"))["vouchers"]["totalCount"] == 0

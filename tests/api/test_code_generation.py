@@ -44,6 +44,31 @@ class TestInlineGeneration:
         assert error_codes(too_dense) == [("invalid_code_config", ["voucher", "codeConfig"])]
         assert error_codes(bad) == [("invalid_code_config", ["voucher", "codeConfig", "charset"])]
 
+    async def test_every_code_config_field_is_checked(self, api):
+        cases = [
+            ({"charset": ""}, "charset"),
+            ({"charset": "AABC"}, "charset"),
+            ({"charset": "AB\u0301C"}, "charset"),
+            ({"pattern": ""}, "pattern"),
+            ({"pattern": "CODE"}, "pattern"),
+            ({"pattern": "##-##", "length": 6}, "length"),
+            ({"length": 0}, "length"),
+        ]
+        for index, (config, field) in enumerate(cases):
+            payload = await _create(api, f"Bad {index}", 3, codeConfig=config)
+            assert error_codes(payload) == [
+                ("invalid_code_config", ["voucher", "codeConfig", field])
+            ], config
+        data = await api("{ campaigns { totalCount } vouchers { totalCount } }")
+        assert (data["campaigns"]["totalCount"], data["vouchers"]["totalCount"]) == (0, 0)
+
+    async def test_generic_code_with_a_code_config_is_refused(self, api):
+        payload = await mutate(api, CREATE_CAMPAIGN, name="One", campaignType="DISCOUNT_COUPONS",
+                               voucher={**TEMPLATE, "code": "SPRING",
+                                        "codeConfig": {"length": 4}})
+
+        assert error_codes(payload) == [("invalid_code_config", ["voucher", "codeConfig"])]
+
     async def test_collisions_with_other_campaigns_are_drawn_again(self, api):
         config = {"charset": "ABCD", "length": 4}  # 256 possible codes
         first = await _create(api, "First", 100, codeConfig=config)

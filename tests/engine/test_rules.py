@@ -16,7 +16,12 @@ from app.engine import (
     TargetObject,
 )
 from app.engine.compile import CompileError, compile_redeemable
-from app.engine.rules import RuleCompileError, parse_logic
+from app.engine.rules import (
+    MAX_LOGIC_DEPTH,
+    RuleCompileError,
+    condition_problems,
+    parse_logic,
+)
 
 CUSTOMER = Customer(
     id="cust_1",
@@ -145,6 +150,17 @@ class TestLogic:
     def test_rejects_malformed(self, bad: str) -> None:
         with pytest.raises(RuleCompileError):
             parse_logic(bad, "123")
+
+    def test_nesting_is_bounded_not_recursed(self) -> None:
+        deepest = "(" * MAX_LOGIC_DEPTH + "1" + ")" * MAX_LOGIC_DEPTH
+        assert parse_logic(deepest, "1") == ("rule", "1")
+        for depth in (MAX_LOGIC_DEPTH + 1, 5000):
+            with pytest.raises(RuleCompileError, match="at most 32 levels"):
+                parse_logic("(" * depth + "1" + ")" * depth, "1")
+
+    def test_long_flat_expressions_parse(self) -> None:
+        ast = parse_logic(" or ".join(["1"] * 5000), "1")
+        assert ast[0] == "or" and len(ast[1]) == 5000
 
     @pytest.mark.parametrize(
         ("logic", "expected"),
@@ -339,3 +355,66 @@ class TestLegacyAndGiftRules:
 def test_not_contain() -> None:
     assert verdict(meta("city", not_contain=["xyz"]))
     assert not verdict(meta("city", not_contain=["erl"]))
+
+
+JAN, FEB, HOURS = "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z", "$timeframe_daily_hours"
+
+
+class TestConditionProblems:
+    """What saving a rule refuses: operands that could never match the property."""
+
+    @pytest.mark.parametrize(
+        ("name", "conditions"),
+        [
+            ("order.amount", {"$more_than": [5000]}),
+            ("order.amount", {"$more_than": ["5000"], "$less_than": [9000.5]}),
+            ("order.amount", {"$is": [1, 2], "$has_value": []}),
+            ("order.items.count", {"$in": [1, 2, 3]}),
+            ("customer.segment", {"$in": ["seg_a", {"id": "seg_b"}]}),
+            ("customer.metadata", {"$more_than": ["2026-01-01"], "$is": ["x", 1, True]}),
+            ("customer.metadata", {"$count_more": [2], "$more_than_ago": [30]}),
+            ("order.metadata", {"$timeframe": ["2026-01-01T18:00:00Z;P1D;PT2H"]}),
+            ("order.metadata", {"$timeframe_absolute": [f"{JAN};{FEB}"]}),
+            ("order.metadata", {"$timeframe_daily_hours": ["18:00;20:30;1,2"], "$dow": [0, 6]}),
+            ("order.items.any", {"$is": ["prod_a", {"object": "sku", "source_id": "s"}]}),
+            ("product.id", {"$in": [{"id": "prod_a"}]}),
+        ],
+    )
+    def test_accepts(self, name: str, conditions: dict[str, Any]) -> None:
+        assert condition_problems(name, conditions) == []
+
+    @pytest.mark.parametrize(
+        ("name", "conditions", "operator"),
+        [
+            ("order.amount", {"$more_than": ["abc"]}, "$more_than"),
+            ("order.amount", {"$more_than": []}, "$more_than"),
+            ("order.amount", {"$more_than": [1, 2]}, "$more_than"),
+            ("order.amount", {"$is": [float("nan")]}, "$is"),
+            ("order.amount", {"$is": []}, "$is"),
+            ("order.amount", {"$contains": ["5"]}, "$contains"),
+            ("order.amount", {"$count": [1]}, "$count"),
+            ("order.amount", {"$is_days_ago": [1]}, "$is_days_ago"),
+            ("redemption.count.per_customer", {"$less_than": [True]}, "$less_than"),
+            ("order.items.quantity", {"$is": ["two"]}, "$is"),
+            ("customer.segment", {"$more_than": [1]}, "$more_than"),
+            ("customer.metadata", {"$more_than": ["cheap"]}, "$more_than"),
+            ("customer.metadata", {"$is": [{"a": {"b": 1}}]}, "$is"),
+            ("customer.metadata", {"$count": [-1]}, "$count"),
+            ("customer.metadata", {"$starts_with": [""]}, "$starts_with"),
+            ("order.metadata", {"$timeframe": ["2026-01-01;P1D"]}, "$timeframe"),
+            ("order.metadata", {"$timeframe": ["2026-01-01T00:00:00Z;1 day;PT1H"]}, "$timeframe"),
+            ("order.metadata", {"$timeframe_absolute": [f"{FEB};{JAN}"]}, "$timeframe_absolute"),
+            ("order.metadata", {HOURS: ["25:00;26:00"]}, HOURS),
+            ("order.metadata", {HOURS: ["18:00;20:00;9"]}, HOURS),
+            ("order.metadata", {"$dow": [7]}, "$dow"),
+            ("order.metadata", {"$bogus": [1]}, "$bogus"),
+            ("order.items.any", {"$more_than": [1]}, "$more_than"),
+            ("order.items.any", {"$is": [{"object": "shelf", "id": "x"}]}, "$is"),
+            ("order.items.any", {"$is": [{"object": "product"}]}, "$is"),
+            ("order.items.any", {"$is": []}, "$is"),
+        ],
+    )
+    def test_refuses(self, name: str, conditions: dict[str, Any], operator: str) -> None:
+        problems = condition_problems(name, conditions)
+        assert [op for op, _ in problems] == [operator]
+        assert all(message for _, message in problems)

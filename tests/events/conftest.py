@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from app.db.events import WebhookEndpoint
 from app.db.session import Database
+from app.events import egress
 from app.events.dispatcher import Dispatcher
 
 FAST_BACKOFF = (timedelta(milliseconds=50), timedelta(milliseconds=50),
@@ -119,12 +119,13 @@ async def receiver() -> AsyncIterator[Receiver]:
 async def make_dispatcher(db: Database) -> AsyncIterator[Callable[..., Any]]:
     """Started dispatchers with a fast backoff; stopped (and their endpoints idle) at the end."""
     made: list[Dispatcher] = []
-    client = httpx.AsyncClient()
+    client = egress.webhook_client(allow_private=True)  # what deliveries use by default
 
     async def make(**options: Any) -> Dispatcher:
         options.setdefault("backoff", FAST_BACKOFF)
         options.setdefault("poll_interval", 0.05)
-        dispatcher = Dispatcher(db, client=client, **options)
+        options.setdefault("client", client)
+        dispatcher = Dispatcher(db, **options)
         await dispatcher.start()
         made.append(dispatcher)
         return dispatcher

@@ -130,3 +130,93 @@ class TestAssets:
         assert missing.status_code == 404
         wrong_kind = await client.get(f"/assets/vouchers/{v.id}/logo.svg")
         assert wrong_kind.status_code == 404
+
+
+REFERRAL = {"type": "DISCOUNT_VOUCHER", "discount": {"type": "AMOUNT", "amountOff": 500}}
+CREATE_CAMPAIGN = """mutation($i: CreateCampaignInput!) { createCampaign(input: $i) {
+  campaign { id } errors { code field } } }"""
+REDEEM = """mutation($i: RedeemStackInput!) { redeemStack(input: $i) {
+  redemption { result customerId children { voucherId amount } } errors { code } } }"""
+
+
+async def referral_campaign(api, **fields):  # type: ignore[no-untyped-def]
+    data = await api(CREATE_CAMPAIGN, i={"name": "Refer a friend",
+                                         "campaignType": "REFERRAL_PROGRAM",
+                                         "voucher": REFERRAL, **fields})
+    assert data["createCampaign"]["errors"] == []
+    return data["createCampaign"]["campaign"]["id"]
+
+
+def use(code: str, who: str) -> dict:
+    return {"redeemables": [{"object": "VOUCHER", "id": code}], "order": CART,
+            "customer": {"sourceId": who}}
+
+
+class TestReferrer:
+    """The customer a referral code is published to is its referrer, who may not redeem it
+    (issue 12, item 11)."""
+
+    async def test_referrer_is_refused_and_a_friend_is_not(self, tenant) -> None:
+        campaign_id = await referral_campaign(tenant.api, type="STATIC", vouchersCount=2)
+        code = (await publish(tenant.api, customer={"sourceId": "alice"},
+                              campaignId=campaign_id))["voucher"]["code"]
+
+        own = (await tenant.api(VALIDATE, i=use(code, "alice")))["validateStack"]
+        own_redeem = (await tenant.api(REDEEM, i=use(code, "alice")))["redeemStack"]
+        friend = (await tenant.api(VALIDATE, i=use(code, "bob")))["validateStack"]
+        friend_redeem = (await tenant.api(REDEEM, i=use(code, "bob")))["redeemStack"]
+
+        assert own == {"valid": False, "redeemables": [
+            {"status": "INAPPLICABLE", "reason": {"code": "referrer_not_permitted_to_redeem"}}
+        ]}
+        assert own_redeem["errors"] == [{"code": "referrer_not_permitted_to_redeem"}]
+        assert own_redeem["redemption"]["result"] == "FAILURE"
+        assert friend["valid"] is True
+        assert friend_redeem["errors"] == []
+        assert friend_redeem["redemption"]["result"] == "SUCCESS"
+        assert friend_redeem["redemption"]["children"][0]["amount"] == 500
+
+    async def test_a_generic_referral_code_has_one_referrer(self, tenant) -> None:
+        campaign_id = await referral_campaign(
+            tenant.api, voucher={**REFERRAL, "code": "FRIENDS"}
+        )
+
+        first = await publish(tenant.api, customer={"sourceId": "alice"}, campaignId=campaign_id)
+        second = await publish(tenant.api, customer={"sourceId": "carl"}, campaignId=campaign_id)
+        again = await publish(tenant.api, customer={"sourceId": "alice"}, code="FRIENDS")
+
+        assert first["errors"] == [] and first["voucher"]["holderId"]
+        assert second["errors"] == [{"code": "voucher_already_published",
+                                     "field": ["campaignId"]}]
+        assert again["errors"] == []
+        own = (await tenant.api(VALIDATE, i=use("FRIENDS", "alice")))["validateStack"]
+        friend = (await tenant.api(VALIDATE, i=use("FRIENDS", "carl")))["validateStack"]
+        assert own["redeemables"][0]["reason"] == {"code": "referrer_not_permitted_to_redeem"}
+        assert friend["valid"] is True
+
+    async def test_a_single_referral_voucher_published_by_code(self, tenant) -> None:
+        created = await tenant.api(
+            "mutation($i: CreateVoucherInput!) { createVoucher(input: $i) { errors { code } } }",
+            i={"code": "ALICE-REF", "isReferralCode": True,
+               "discount": {"type": "AMOUNT", "amountOff": 500}},
+        )
+        assert created["createVoucher"]["errors"] == []
+        done = await publish(tenant.api, customer={"sourceId": "alice"}, code="ALICE-REF")
+        assert done["errors"] == []
+
+        own = (await tenant.api(REDEEM, i=use("ALICE-REF", "alice")))["redeemStack"]
+        friend = (await tenant.api(REDEEM, i=use("ALICE-REF", "dora")))["redeemStack"]
+
+        assert own["errors"] == [{"code": "referrer_not_permitted_to_redeem"}]
+        assert friend["errors"] == [] and friend["redemption"]["result"] == "SUCCESS"
+
+    async def test_the_referrer_is_not_offered_their_own_code(self, tenant) -> None:
+        campaign_id = await referral_campaign(tenant.api, type="STATIC", vouchersCount=1)
+        await publish(tenant.api, customer={"sourceId": "alice"}, campaignId=campaign_id)
+
+        data = await tenant.api(
+            "query($i: QualificationInput!) { qualifications(input: $i) { totalCount } }",
+            i={"customer": {"sourceId": "alice"}, "order": CART, "scenario": "CUSTOMER_WALLET"},
+        )
+
+        assert data["qualifications"]["totalCount"] == 0

@@ -126,3 +126,53 @@ class TestCampaignBudgets:
         assert await redeem("ann") == []
         assert await redeem("cyd") == ["redemption_rules_violated"]
         assert (await voucher_row(db, v.id)).redeemed_quantity == 4
+
+
+ONE_OFF = {"type": "AMOUNT", "amount_off": 100}
+
+
+class TestOrderItemCap:
+    """One cap on order lines for every operation, one error code (issue 12, item 15)."""
+
+    @staticmethod
+    def lines(count: int) -> list[dict]:
+        return [{"sourceId": f"x{i}", "quantity": 1, "price": 100} for i in range(count)]
+
+    async def test_qualifications_refuse_10000_items_like_every_other_operation(
+        self, tenant, db
+    ) -> None:
+        await f.voucher(db, tenant.project_id, "CAP", discount=ONE_OFF)
+        qualify = "query($i: QualificationInput!) { qualifications(input: $i) { totalCount } }"
+        for count in (501, 10_000):
+            for query, input_ in [
+                (qualify, {"order": {"items": self.lines(count)}}),
+                (VALIDATE, ask("CAP", order={"items": self.lines(count)})),
+                (REDEEM, ask("CAP", order={"items": self.lines(count)})),
+            ]:
+                (error,) = await tenant.api.errors(query, i=input_)
+                assert error["extensions"]["code"] == "too_many_items", error
+                assert error["extensions"]["field"] == ["order", "items"]
+                assert "at most 500" in error["message"]
+        created = await tenant.api(
+            "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id } "
+            "errors { code field } } }", i={"items": self.lines(501)},
+        )
+        assert created["createOrder"] == {
+            "order": None, "errors": [{"code": "too_many_items", "field": ["items"]}]
+        }
+        counts = await tenant.api("{ redemptions { totalCount } orders { totalCount } }")
+        assert counts == {"redemptions": {"totalCount": 0}, "orders": {"totalCount": 0}}
+
+    async def test_500_items_are_accepted_everywhere(self, tenant, db) -> None:
+        await f.voucher(db, tenant.project_id, "CAP", discount=ONE_OFF)
+        qualified = await tenant.api(
+            "query($i: QualificationInput!) { qualifications(input: $i) { totalCount "
+            "edges { node { id order { amount totalAmount } } } } }",
+            i={"order": {"items": self.lines(500)}},
+        )
+        validated = await tenant.api(VALIDATE, i=ask("CAP", order={"items": self.lines(500)}))
+
+        assert qualified["qualifications"]["edges"][0]["node"] == {
+            "id": "CAP", "order": {"amount": 50_000, "totalAmount": 49_900}
+        }
+        assert validated["validateStack"]["valid"] is True

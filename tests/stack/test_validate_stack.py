@@ -110,6 +110,26 @@ class TestRequestErrors:
         assert errors[0]["extensions"]["field"] == ["order", "items", "0", "quantity"]
 
 
+class TestRewardsAreNotSupportedYet:
+    """An AMOUNT coupon sent with a reward was APPLICABLE and the reward dropped (issue 12,
+    item 12): a reward is refused until loyalty gives it meaning."""
+
+    async def test_validate_and_redeem_refuse_a_reward(self, tenant, db) -> None:
+        await f.voucher(db, tenant.project_id, "TEN",
+                        discount={"type": "AMOUNT", "amount_off": 1000})
+        ask = {"redeemables": [{"object": "VOUCHER", "id": "TEN",
+                                "reward": {"id": "rew_x", "points": 10}}], "order": CART}
+        redeem = """mutation($i: RedeemStackInput!) { redeemStack(input: $i) {
+          redemption { id } errors { code } } }"""
+
+        for query in (VALIDATE, redeem):
+            (error,) = await tenant.api.errors(query, i=ask)
+            assert error["extensions"]["code"] == "not_supported", error
+            assert error["extensions"]["field"] == ["redeemables", "0", "reward"]
+        data = await tenant.api("{ redemptions { totalCount } orders { totalCount } }")
+        assert data == {"redemptions": {"totalCount": 0}, "orders": {"totalCount": 0}}
+
+
 class TestResultLinks:
     async def test_campaign_and_categories_resolve(self, tenant, db) -> None:
         created = await tenant.api(
