@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-    max_aliases,
-    query_depth_limiter,
-)
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
@@ -37,9 +28,9 @@ from app.api import (
     vouchers,
     webhooks,
 )
-from app.api.auth import Authorization
 from app.api.context import Context
 from app.api.errors import MaskUnexpectedErrors, log_unexpected
+from app.api.gate import Gate
 from app.api.relay import Node
 from app.db import campaigns as campaign_tables
 from app.db import catalog as catalog_tables
@@ -133,16 +124,6 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (events.EventSubscription,))
 
 
-@lru_cache
-def limit_rules(max_depth: int, max_aliases_count: int) -> list[Any]:
-    """The depth and alias rules, made once: the validation cache keys on the rule classes,
-    and a fresh class per request would make every validation a miss."""
-    return [
-        query_depth_limiter.create_validator(max_depth, None, None),
-        max_aliases.create_validator(max_aliases_count),
-    ]
-
-
 class PromogateSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -158,14 +139,9 @@ TYPES = [t for _, t in NODE_TYPES.values()] + [projects.Project]
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
-    extensions: list[Any] = [
-        MaskUnexpectedErrors,
-        lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
-        lambda: AddValidationRules(limit_rules(settings.max_query_depth, settings.max_aliases)),
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        Authorization,
-    ]
+    # Gate: token limit, the document limits, who may run it, then validation; all before
+    # execution, each refusal skipping the rest (app/api/gate.py).
+    extensions: list[Any] = [MaskUnexpectedErrors, lambda: Gate(settings)]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     schema = PromogateSchema(
