@@ -38,7 +38,7 @@ from app.db.session import Database
 from app.db.vouchers import Voucher, VoucherType
 from app.services import snapshot
 from app.services.errors import ServiceError
-from app.services.stack import Clock, utc_now
+from app.services.stack import Clock, non_object_metadata, utc_now
 
 MAX_PAGE = 50
 DEFAULT_PAGE = 10
@@ -578,6 +578,8 @@ async def qualify(
     if not 0 <= first <= MAX_PAGE:
         raise ServiceError.one("invalid_page_size", f"first must be between 0 and {MAX_PAGE}",
                                ["first"])
+    if (path := non_object_metadata(request.metadata, request.customer, request.order)):
+        raise ServiceError.one("invalid_metadata", "metadata must be a JSON object", path)
     now = clock()
     async with db.read() as session:
         head = (await session.execute(_fingerprint_statement(project_id))).one()
