@@ -28,6 +28,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     GraphQLSyntaxError,
+    OperationDefinitionNode,
     OperationType,
     parse,
     validate,
@@ -41,6 +42,7 @@ from app.api.limits import QueryLimits, analyse, operation_of
 from app.settings import Settings
 
 TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
+BAD_REQUEST = "BAD_REQUEST"
 # A request without a key can only introspect; GraphiQL's full introspection query has under
 # 200 tokens, so a keyless document gets 400 (parsing 400 tokens takes a few milliseconds).
 KEYLESS_MAX_TOKENS = 400
@@ -139,7 +141,11 @@ class Gate(SchemaExtension):
         ec = self.execution_context
         document = ec.graphql_document
         operation = operation_of(document, ec.operation_name) if document else None
-        if document is None or operation is None:  # Strawberry refuses these before
+        if document is None:  # pragma: no cover - Strawberry parses or refuses before
+            yield
+            return
+        if operation is None:
+            ec.pre_execution_errors = [self._no_operation(document)]
             yield
             return
         schema = ec.schema._schema
@@ -160,6 +166,20 @@ class Gate(SchemaExtension):
                 self.cache_key = self._introspection_key(schema)
         ec.pre_execution_errors = errors
         yield
+
+    def _no_operation(self, document: DocumentNode) -> GraphQLError:
+        ec = self.execution_context
+        response = getattr(ec.context, "response", None)
+        if response is not None:
+            response.status_code = 400
+        if ec.operation_name is not None:
+            message = f"the document has no operation named {ec.operation_name!r}"
+        elif any(isinstance(d, OperationDefinitionNode) for d in document.definitions):
+            message = "the document has more than one operation; name the one to run in " \
+                      "`operationName`"
+        else:
+            message = "the document has no operation"
+        return GraphQLError(message, extensions={"code": BAD_REQUEST})
 
     def _introspection_key(self, schema: GraphQLSchema) -> tuple[int, str, str | None, str]:
         ec = self.execution_context

@@ -369,9 +369,11 @@ class _Walker:
         if is_list_type(own):
             if node.name.value == "edges" and _is_connection(parent):
                 return 1  # the connection's page size already counts its edges
-            return self._page_size(node) or LIST_ITEMS
+            size = self._page_size(node)
+            return LIST_ITEMS if size is None else size
         if _is_connection(get_named_type(own)):
-            return self._page_size(node) or MAX_PAGE
+            size = self._page_size(node)
+            return MAX_PAGE if size is None else size
         return 1
 
     def _page_size(self, node: FieldNode) -> int | None:
