@@ -13,7 +13,7 @@ from graphql import DocumentNode, get_introspection_query, parse
 
 from app.api import client_fields
 from app.api.auth import root_fields
-from app.api.gate import INTROSPECTION_CACHE, KEYLESS_MAX_TOKENS
+from app.api.gate import INTROSPECTION_CACHE, KEYLESS_MAX_TOKENS, _parse, _validate
 from app.api.limits import Analysis, QueryLimits, analyse, operation_of
 from app.api.schema import build_schema
 from app.main import create_app
@@ -225,6 +225,16 @@ class TestThroughTheApi:
         )
 
         assert data["products"] == {"edges": []}
+
+    async def test_parsing_and_validation_are_cached(self, api):
+        query = "{ products(first: 3) { totalCount edges { cursor } } }"
+        await api(query)
+        parsed, validated = _parse.cache_info().hits, _validate.cache_info().hits
+
+        await api(query)
+
+        assert _parse.cache_info().hits == parsed + 1
+        assert _validate.cache_info().hits == validated + 1
 
     async def test_a_refused_document_is_not_validated(self, api):
         query = "{ nope " + " ".join(f"a{i}: __typename" for i in range(31)) + " }"
