@@ -176,8 +176,8 @@ class PromogateGraphQL(GraphQL):
             response = error_response(exc.status_code, exc.reason)
         except BadBody as exc:
             response = error_response(400, str(exc))
-        except ClientDisconnect:
-            return  # nobody is left to answer
+        except ClientDisconnect:  # nobody is left to read it, but the request is still answered
+            response = error_response(400, "the client disconnected before the body was sent")
         except Exception:  # never a bare 500 page: log it, answer in the GraphQL shape
             request_id = scope.get("state", {}).get("request_id", "-")
             log.exception("unexpected error at /graphql (request id %s)", request_id)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from app.api.view import KEYLESS_MAX_BYTES, MAX_JSON_DEPTH
+from app.main import create_app
 
 JSON = {"content-type": "application/json"}
 TYPENAME = b'{"query": "{ __typename }"}'
@@ -173,6 +174,28 @@ class TestBodySize:
         response = await post(client, body, None)
 
         assert_refused(response, 401, "UNAUTHENTICATED", "missing Authorization")
+
+
+class TestDisconnects:
+    async def test_a_client_gone_before_its_body_gets_a_400(self, settings, db, tenant):
+        app = create_app(settings, database=db)
+        scope = {"type": "http", "method": "POST", "path": "/graphql", "raw_path": b"/graphql",
+                 "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
+                 "server": ("t", 80), "client": ("c", 1), "headers": [
+                     (b"content-type", b"application/json"),
+                     (b"authorization", f"Bearer {tenant.secret_key}".encode())]}
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+
+        assert sent[0]["status"] == 400
+        assert json.loads(sent[1]["body"])["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
 class TestUnexpectedFailures:
