@@ -47,9 +47,22 @@ class Settings(BaseSettings):
         True, description="accept webhook endpoints on private and loopback addresses (link-local "
         "and cloud metadata addresses are refused always)",
     )
-    max_query_depth: int = Field(12, ge=2)
-    max_aliases: int = Field(30, ge=1)
-    max_tokens: int = Field(5000, ge=100)
+    # Request limits (docs/requests.md): each refused before anything runs, with its own code.
+    max_query_depth: int = Field(12, ge=2, description="deepest field nesting (QUERY_TOO_DEEP)")
+    max_aliases: int = Field(30, ge=1, description="aliases once fragments are expanded "
+                             "(TOO_MANY_ALIASES)")
+    max_tokens: int = Field(5000, ge=100, description="GraphQL tokens in the document "
+                            "(TOO_MANY_TOKENS)")
+    max_query_fields: int = Field(2000, ge=10, description="fields once fragments are "
+                                  "expanded (QUERY_TOO_LARGE)")
+    max_query_cost: int = Field(100_000, ge=100, description="1 per field, times the page "
+                                "size of each connection (first, else 100) and 10 for each "
+                                "other list around it (QUERY_TOO_COSTLY)")
+    max_field_repeats: int = Field(20, ge=1, description="times one selection set may select "
+                                   "the same response key, through fragments "
+                                   "(TOO_MANY_REPEATS)")
+    max_request_bytes: int = Field(1_048_576, ge=1024, description="largest request body "
+                                   "(HTTP 413, REQUEST_TOO_LARGE)")
 
     @field_validator("default_time_zone")
     @classmethod

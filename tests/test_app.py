@@ -69,4 +69,4 @@ async def test_refused_documents_carry_a_code(client: httpx.AsyncClient) -> None
     deep = "{ products { edges { node { skus { product { skus { product { skus { product { " \
            "skus { product { skus { product { skus { id } } } } } } } } } } } } } } }"
     refused = (await client.post("/graphql", json={"query": deep})).json()
-    assert refused["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_DEEP"

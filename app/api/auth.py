@@ -1,28 +1,20 @@
-"""Who may run what: keys from `Authorization: Bearer`, and the publishable-key allowlist.
+"""Who may run what: keys from `Authorization: Bearer`, and what a publishable key may call.
 
-Checked once per operation, before execution, on the root fields of the selected operation,
-so no resolver runs (and no data leaves) for a caller that may not run it.
+Checked once per operation, before validation and execution (`app/api/gate.py`), on the
+operation's root fields and, for a publishable key, on every field below them
+(`app/api/client_fields.py`): no resolver runs, and no data leaves, for a caller that may not
+run the whole operation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Any
 
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    SelectionSetNode,
-)
-from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql.utilities import get_operation_ast
+from graphql import DocumentNode, GraphQLError
 from starlette.datastructures import Headers
-from strawberry.extensions import SchemaExtension
 
 from app.api.errors import FORBIDDEN, UNAUTHENTICATED
+from app.api.limits import Analysis, operation_of, top_level_fields
 from app.db.session import Database
 from app.services import projects
 from app.services.projects import Principal
@@ -58,27 +50,11 @@ async def principal_for(
 
 
 def root_fields(document: DocumentNode, operation_name: str | None) -> set[str] | None:
-    operation = get_operation_ast(document, operation_name)
+    """The operation's root field names, through fragments; each fragment is looked at once."""
+    operation = operation_of(document, operation_name)
     if operation is None:
         return None
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    names: set[str] = set()
-
-    def walk(selection_set: SelectionSetNode, seen: frozenset[str]) -> None:
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                names.add(selection.name.value)
-            elif isinstance(selection, InlineFragmentNode):
-                walk(selection.selection_set, seen)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name in fragments and name not in seen:
-                    walk(fragments[name].selection_set, seen | {name})
-
-    walk(operation.selection_set, frozenset())
-    return names
+    return top_level_fields(document, operation)
 
 
 def allowed_for_publishable(principal: Principal) -> set[str]:
@@ -90,34 +66,42 @@ def allowed_for_publishable(principal: Principal) -> set[str]:
     return allowed
 
 
-class Authorization(SchemaExtension):
-    def on_execute(self) -> Iterator[None]:
-        ctx = self.execution_context.context
-        document = self.execution_context.graphql_document
-        fields = root_fields(document, self.execution_context.operation_name) if document else None
-        error = self._check(ctx, fields or set())
-        if error is not None:
-            self.execution_context.result = GraphQLExecutionResult(data=None, errors=[error])
-        yield
+def unauthenticated(ctx: Any) -> GraphQLError:
+    """UNAUTHENTICATED (HTTP 401) with why the key did not work."""
+    response = getattr(ctx, "response", None)
+    if response is not None:
+        response.status_code = 401
+    reason = getattr(ctx, "auth_problem", None) or "authentication required"
+    return GraphQLError(reason, extensions={"code": UNAUTHENTICATED})
 
-    @staticmethod
-    def _check(ctx: object, fields: set[str]) -> GraphQLError | None:
-        principal: Principal | None = getattr(ctx, "principal", None)
-        settings = getattr(ctx, "settings", None)
-        if fields and fields <= INTROSPECTION and settings is not None and settings.introspection:
-            return None  # GraphiQL may load the schema before a key is entered
-        if principal is None:
-            response = getattr(ctx, "response", None)
-            if response is not None:
-                response.status_code = 401
-            reason = getattr(ctx, "auth_problem", None) or "authentication required"
-            return GraphQLError(reason, extensions={"code": UNAUTHENTICATED})
-        if principal.is_secret:
-            return None
-        denied = sorted(fields - allowed_for_publishable(principal))
-        if denied:
-            return GraphQLError(
-                f"a publishable key may not call {', '.join(denied)}; use a secret key",
-                extensions={"code": FORBIDDEN},
-            )
-        return None
+
+def is_introspection(fields: frozenset[str] | set[str]) -> bool:
+    return bool(fields) and fields <= INTROSPECTION
+
+
+def access_errors(ctx: Any, analysis: Analysis) -> list[GraphQLError]:
+    """Why the caller may not run the analysed operation (empty: it may)."""
+    principal: Principal | None = getattr(ctx, "principal", None)
+    settings = getattr(ctx, "settings", None)
+    fields = analysis.root_fields
+    if is_introspection(fields) and settings is not None and settings.introspection:
+        return []  # GraphiQL may load the schema before a key is entered
+    if principal is None:
+        return [unauthenticated(ctx)]
+    if principal.is_secret:
+        return []
+    denied = sorted(fields - allowed_for_publishable(principal))
+    if denied:
+        return [GraphQLError(
+            f"a publishable key may not call {', '.join(denied)}; use a secret key",
+            extensions={"code": FORBIDDEN},
+        )]
+    if analysis.forbidden:
+        shown = analysis.forbidden[:10]
+        more = len(analysis.forbidden) - len(shown)
+        return [GraphQLError(
+            f"a publishable key may not read {', '.join(shown)}"
+            + (f" (and {more} more)" if more else "") + "; use a secret key",
+            extensions={"code": FORBIDDEN, "fields": analysis.forbidden},
+        )]
+    return []

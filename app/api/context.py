@@ -35,6 +35,6 @@ class Context:
 
     @property
     def project_id(self) -> str:
-        # Resolvers run only after the Authorization extension let the operation through.
+        # Resolvers run only after the gate (app/api/gate.py) let the operation through.
         assert self.principal is not None
         return self.principal.project_id

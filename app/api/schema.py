@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-    max_aliases,
-    query_depth_limiter,
-)
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -38,9 +29,9 @@ from app.api import (
     vouchers,
     webhooks,
 )
-from app.api.auth import Authorization
 from app.api.context import Context
 from app.api.errors import MaskUnexpectedErrors, log_unexpected
+from app.api.gate import Gate
 from app.api.json_scalar import OVERRIDES as JSON_OVERRIDES
 from app.api.relay import Node
 from app.api.scalars import SCALARS, AmountErrors
@@ -136,16 +127,6 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (events.EventSubscription,))
 
 
-@lru_cache
-def limit_rules(max_depth: int, max_aliases_count: int) -> list[Any]:
-    """The depth and alias rules, made once: the validation cache keys on the rule classes,
-    and a fresh class per request would make every validation a miss."""
-    return [
-        query_depth_limiter.create_validator(max_depth, None, None),
-        max_aliases.create_validator(max_aliases_count),
-    ]
-
-
 class PromogateSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -161,15 +142,10 @@ TYPES = [t for _, t in NODE_TYPES.values()] + [projects.Project]
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
-    extensions: list[Any] = [
-        MaskUnexpectedErrors,
-        AmountErrors,
-        lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
-        lambda: AddValidationRules(limit_rules(settings.max_query_depth, settings.max_aliases)),
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        Authorization,
-    ]
+    # Gate: token limit, the document limits, who may run it, then validation; all before
+    # execution, each refusal skipping the rest (app/api/gate.py). AmountErrors places a
+    # too-large SafeInt at its input path.
+    extensions: list[Any] = [MaskUnexpectedErrors, AmountErrors, lambda: Gate(settings)]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     schema = PromogateSchema(

@@ -38,7 +38,7 @@ from app.db.session import Database
 from app.db.vouchers import Voucher, VoucherType
 from app.services import snapshot
 from app.services.errors import ServiceError
-from app.services.stack import Clock, check_order, check_result, utc_now
+from app.services.stack import Clock, check_order, check_request, check_result, utc_now
 
 MAX_PAGE = 50
 DEFAULT_PAGE = 10
@@ -578,6 +578,12 @@ async def qualify(
     if not 0 <= first <= MAX_PAGE:
         raise ServiceError.one("invalid_page_size", f"first must be between 0 and {MAX_PAGE}",
                                ["first"])
+    # validateStack's request checks (metadata objects, the order-line cap, quantities,
+    # amounts), with its codes: RequestProblem, answered as a GraphQL error with the path.
+    check_request(snapshot.StackRequest(
+        redeemables=(), order=request.order, customer=request.customer,
+        metadata=request.metadata,
+    ))
     now = clock()
     async with db.read() as session:
         head = (await session.execute(_fingerprint_statement(project_id))).one()

@@ -89,9 +89,26 @@ def too_large(what: str, field: list[str]) -> RequestProblem:
     return RequestProblem(money.AMOUNT_TOO_LARGE, money.too_large_message(what), field)
 
 
+def non_object_metadata(
+    metadata: Any, customer: snapshot.CustomerRef | None, order: snapshot.OrderRef | None
+) -> list[str] | None:
+    """The path of the first metadata given that is not a JSON object, if any."""
+    given: list[tuple[Any, list[str]]] = [(metadata, ["metadata"])]
+    if customer is not None:
+        given.append((customer.metadata, ["customer", "metadata"]))
+    if order is not None:
+        given.append((order.metadata, ["order", "metadata"]))
+        for index, item in enumerate(order.items or ()):
+            given.append((item.metadata, ["order", "items", str(index), "metadata"]))
+    return next((path for value, path in given
+                 if value is not None and not isinstance(value, Mapping)), None)
+
+
 def check_request(request: snapshot.StackRequest) -> None:
-    """Malformed input the engine can't judge: negative credits, bad quantities, amounts
-    beyond the largest one (2^53 - 1)."""
+    """Malformed input the engine can't judge: negative credits, bad quantities, metadata
+    that is not an object, amounts beyond the largest one (2^53 - 1)."""
+    if (path := non_object_metadata(request.metadata, request.customer, request.order)):
+        raise RequestProblem("invalid_payload", "metadata must be a JSON object", path)
     for index, ref in enumerate(request.redeemables):
         if not ref.id.strip():
             raise RequestProblem("invalid_payload", "a redeemable needs an id",

@@ -731,7 +731,7 @@ def nested(depth: int) -> str:
 
     The limiter counts the top-level field as depth 0, so depth d nests d + 1 fields.
     """
-    levels = ["skus", "edges", "node"] + ["product", "skus"] * depth
+    levels = ["skus(first: 1)", "edges", "node"] + ["product", "skus"] * depth
     query = "id"
     for name in reversed(levels[:depth]):
         query = f"{name} {{ {query} }}"

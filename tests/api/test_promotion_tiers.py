@@ -22,9 +22,12 @@ from promo_factories import (
 
 TIER_QUERY = f"query($id: ID!) {{ promotionTier(id: $id) {{ {TIER} }} }}"
 CLIENT_TIERS = (
-    "{ promotionTiers { totalCount edges { node { id name banner active metadata "
-    "redeemedQuantity discountedAmount ordersAmount campaign { id } validationRules { id } "
+    "{ promotionTiers { totalCount edges { node { id name banner active "
     "action { discount { type amountOff } } } } } }"
+)
+TIER_INTERNALS = (
+    "{ promotionTiers { edges { node { id metadata redeemedQuantity discountedAmount "
+    "ordersAmount campaign { id } validationRules { id } } } } }"
 )
 
 
@@ -95,12 +98,17 @@ class TestPromotionTiers:
         assert data["promotionTiers"]["totalCount"] == 1
         assert data["promotionTiers"]["edges"] == [{"node": {
             "id": shown["id"], "name": "Shown", "banner": "B", "active": True,
-            "metadata": None, "redeemedQuantity": None, "discountedAmount": None,
-            "ordersAmount": None, "campaign": None, "validationRules": [],
             "action": {"discount": {"type": "AMOUNT", "amountOff": 1000}},
         }}]
         secret = await api(CLIENT_TIERS)
         assert secret["promotionTiers"]["totalCount"] == 3
+        (refused,) = await tenant.client_api.errors(TIER_INTERNALS)
+        assert refused["extensions"]["code"] == "FORBIDDEN"
+        assert refused["extensions"]["fields"] == [
+            "PromotionTier.campaign", "PromotionTier.discountedAmount", "PromotionTier.metadata",
+            "PromotionTier.ordersAmount", "PromotionTier.redeemedQuantity",
+            "PromotionTier.validationRules", "ValidationRule.id",
+        ]
 
     async def test_publishable_key_cannot_manage(self, tenant):
         errors = await tenant.client_api.errors(DISABLE_TIER, input={"id": "promo_x"})
