@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    BREAK,
     ASTValidationRule,
     DocumentNode,
     GraphQLError,
@@ -30,8 +31,11 @@ from graphql import (
     GraphQLSyntaxError,
     OperationDefinitionNode,
     OperationType,
+    StringValueNode,
+    Visitor,
     parse,
     validate,
+    visit,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
@@ -43,6 +47,7 @@ from app.settings import Settings
 
 TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
 BAD_REQUEST = "BAD_REQUEST"
+NUL_MESSAGE = "a string in the request contains U+0000 (NUL), which no field accepts"
 # A request without a key can only introspect; GraphiQL's full introspection query has under
 # 200 tokens, so a keyless document gets 400 (parsing 400 tokens takes a few milliseconds).
 KEYLESS_MAX_TOKENS = 400
@@ -52,6 +57,23 @@ INTROSPECTION_RESULTS = 16  # introspection answers kept (per process)
 @lru_cache(maxsize=1024)
 def _parse(query: str, max_tokens: int) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
+
+
+@lru_cache(maxsize=1024)
+def _has_nul(document: DocumentNode) -> bool:
+    """A string literal holding U+0000 (`"\\u0000"`, `"\\u{0}"`): PostgreSQL text can't."""
+    found = False
+
+    class Strings(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_args: Any) -> Any:
+            nonlocal found
+            if "\x00" in node.value:
+                found = True
+                return BREAK
+            return None
+
+    visit(document, Strings())
+    return found
 
 
 @lru_cache(maxsize=1024)
@@ -135,6 +157,9 @@ class Gate(SchemaExtension):
                     f"the document has more than {max_tokens} tokens",
                     extensions={"code": TOO_MANY_TOKENS, "limit": max_tokens},
                 ) from None
+            if _has_nul(ec.graphql_document):
+                ec.graphql_document = None
+                raise GraphQLError(NUL_MESSAGE, extensions={"code": BAD_REQUEST})
         yield
 
     def on_validate(self) -> Iterator[None]:

@@ -32,6 +32,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from app.api.auth import principal_for
 from app.api.context import Context
 from app.api.errors import INTERNAL, UNAUTHENTICATED, with_code
+from app.api.gate import NUL_MESSAGE
 from app.api.loaders import Loaders
 from app.db.session import Database
 from app.events.broker import Broker
@@ -126,6 +127,11 @@ def _check_json(text: str, data: Any, max_depth: int) -> None:
         brackets = brackets.replace("[]", "")
     if brackets:
         raise BadBody(f"the request body nests deeper than {max_depth} levels")
+    # PostgreSQL text cannot hold U+0000, so no stored or looked-up value may contain it:
+    # refused for every backend alike (in GraphQL string literals by the gate). Only an
+    # escape can put it in valid JSON, and `unescaped` has no escaped backslashes left.
+    if "\\u0000" in unescaped:
+        raise BadBody(NUL_MESSAGE)
     if _SURROGATE_ESCAPE.search(text):  # only an escape can make a surrogate in valid UTF-8
         try:
             json.dumps(data, ensure_ascii=False).encode("utf-8")

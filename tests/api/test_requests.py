@@ -48,6 +48,9 @@ BAD_BODIES = [
     (b'{"query": "query($s: String) { __typename }", "variables": {"s": "\\ud800"}}',
      "lone surrogate"),
     (b'{"query": "{ __typename \\udfff }"}', "lone surrogate"),
+    (b'{"query": "query($s: String) { __typename }", "variables": {"s": "a\\u0000b"}}',
+     "U+0000"),
+    (b'{"query": "{ __typename }", "variables": {"k\\\\\\u0000": 1}}', "U+0000"),
     (b"null", "must be a JSON object"),
     (b'"{ __typename }"', "must be a JSON object"),
     (b"42", "must be a JSON object"),
@@ -96,6 +99,28 @@ class TestBadBodies:
         response = await post(client, body, tenant.secret_key)
 
         assert response.json() == {"data": {"__typename": "Query"}}
+
+    @pytest.mark.parametrize("literal", ['"\\u0000"', '"a\\u{0}"', '"""x\u0000"""'])
+    async def test_a_nul_in_a_string_literal_is_refused_before_anything_runs(
+        self, client, tenant, literal
+    ):
+        # found by the fuzzer: PostgreSQL text can't hold U+0000, so a lookup of such a code
+        # failed with INTERNAL_SERVER_ERROR there (and worked on SQLite)
+        body = json.dumps({"query": f"{{ voucher(code: {literal}) {{ id }} }}"}).encode()
+
+        response = await post(client, body, tenant.secret_key)
+
+        assert response.json()["data"] is None
+        assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_REQUEST"]
+        assert "U+0000" in response.json()["errors"][0]["message"]
+
+    async def test_an_escaped_backslash_before_u0000_is_just_text(self, client, tenant):
+        body = json.dumps({"query": 'query($s: String!) { voucher(code: $s) { id } }',
+                           "variables": {"s": "\\u0000"}}).encode()
+
+        response = await post(client, body, tenant.secret_key)
+
+        assert response.json() == {"data": {"voucher": None}}
 
     @pytest.mark.parametrize(("content_type", "shown"), [
         ("text/plain", "'text/plain'"), ("application/graphql", "'application/graphql'"),
