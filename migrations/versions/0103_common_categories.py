@@ -4,7 +4,7 @@ A category is exclusive (EXCLUSIVE, never stackable), joint (JOINT, always stack
 common (NULL, neither). Existing rows keep their stored value, so live stacks behave as they
 did; new categories are common unless a kind is given.
 
-Revision ID: 0104
+Revision ID: 0103
 Revises: 0102
 Create Date: 2026-11-23 10:00:00.000000
 """
@@ -17,7 +17,7 @@ from alembic import op
 import app.db.base  # noqa: F401  (custom column types)
 
 
-revision: str = '0104'
+revision: str = '0103'
 down_revision: str | None = '0102'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
