@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from bench import wrk
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -82,8 +84,17 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
 
 def start_floor_server(port: int) -> subprocess.Popen[bytes]:
     """F-HTTP: bench/floor_app.py (a bare Starlette echo) as its own uvicorn process."""
+    return _start_app("bench.floor_app:app", port)
+
+
+def start_gql_floor_server(port: int) -> subprocess.Popen[bytes]:
+    """F-GQL: bench/floor_gql.py (a bare Strawberry `{ hello }`) as its own uvicorn process."""
+    return _start_app("bench.floor_gql:app", port)
+
+
+def _start_app(app: str, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.floor_app:app", "--port", str(port),
+        [sys.executable, "-m", "uvicorn", app, "--port", str(port),
          "--log-level", "warning", "--no-access-log"],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -118,46 +129,12 @@ def _wait_healthy(proc: subprocess.Popen[bytes], port: int) -> subprocess.Popen[
     raise RuntimeError("server did not start")
 
 
-# --- load driver (runs in its own process) ------------------------------------------------
+# --- load -------------------------------------------------------------------------------
 
-def _drive(port: int, body: dict[str, Any], seconds: float, concurrency: int,
-           out: mp.Queue) -> None:  # type: ignore[type-arg]
-    async def main() -> dict[str, Any]:
-        latencies: list[float] = []
-        errors = 0
-        headers = {"Authorization": f"Bearer {SECRET}"}
-        limits = httpx.Limits(max_connections=concurrency)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits,
-                                     timeout=30) as client:
-            for _ in range(20):  # warm up
-                await client.post("/graphql", json=body, headers=headers)
-            stop = time.perf_counter() + seconds
-
-            async def worker() -> None:
-                nonlocal errors
-                while time.perf_counter() < stop:
-                    started = time.perf_counter()
-                    try:
-                        response = await client.post("/graphql", json=body, headers=headers)
-                    except httpx.TransportError:
-                        errors += 1
-                        continue
-                    latencies.append(time.perf_counter() - started)
-                    if response.status_code != 200 or "errors" in response.json():
-                        errors += 1
-
-            began = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            elapsed = time.perf_counter() - began
-        latencies = sorted(latencies) or [float("nan")]
-        return {
-            "requests": len(latencies), "errors": errors, "rps": len(latencies) / elapsed,
-            "p50": latencies[len(latencies) // 2] * 1000,
-            "p95": latencies[int(len(latencies) * 0.95)] * 1000,
-            "p99": latencies[int(len(latencies) * 0.99)] * 1000,
-        }
-
-    out.put(asyncio.run(main()))
+def drive(port: int, body: dict[str, Any], seconds: float, concurrency: int, *,
+          token: str | None = SECRET) -> dict[str, Any]:
+    """Sustained load from wrk (bench/wrk.py): `concurrency` connections, one wrk thread."""
+    return wrk.drive(port, body, seconds, concurrency, token=token)
 
 
 def _collect(proc: mp.Process, queue: mp.Queue) -> dict[str, Any]:  # type: ignore[type-arg]
@@ -174,13 +151,8 @@ def _collect(proc: mp.Process, queue: mp.Queue) -> dict[str, Any]:  # type: igno
     return result  # type: ignore[no-any-return]
 
 
-def drive(port: int, body: dict[str, Any], seconds: float, concurrency: int) -> dict[str, Any]:
-    queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    proc = mp.Process(target=_drive, args=(port, body, seconds, concurrency, queue))
-    proc.start()
-    return _collect(proc, queue)
-
-
+# The storms stay on a Python client: their point is correctness (exactly 100 winners, a
+# replay that adds nothing), which needs every answer parsed, not a rate.
 def _storm(port: int, bodies: list[dict[str, Any]], out: mp.Queue) -> None:  # type: ignore[type-arg]
     async def main() -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {SECRET}"}

@@ -15,9 +15,7 @@ Targets: cost(10,000) <= 3 x cost(1,000); throughput at 1,000 >= 20 % of F-GQL.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -152,31 +150,10 @@ def growth(small: dict[str, Any], large: dict[str, Any]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    seconds = 3.0 if args.quick else args.seconds
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    rows = [run_size(b, n, seconds) for b in backends for n in args.sizes]
-    for backend in backends:
-        mine = [r for r in rows if r["backend"] == backend]
-        for r in mine:
-            w, f = r["work"], r["floor"]
-            print(f"W2 qualifications {r['campaigns']:>6} campaigns ({r['qualifying']} qualify) "
-                  f"{backend:<10} {w['rps']:8.1f} req/s  p50 {w['p50']:6.1f} ms  "
-                  f"p95 {w['p95']:6.1f}  p99 {w['p99']:6.1f}  errors {w['errors']}  "
-                  f"| F-GQL {f['rps']:8.1f} req/s  ratio {w['rps'] / f['rps']:.2f} "
-                  f"(target >= 0.20 at 1,000)")
-        if len(mine) >= 2:
-            small, large = mine[0], mine[-1]
-            print(f"   cost({large['campaigns']}) / cost({small['campaigns']}) on {backend}: "
-                  f"{growth(small, large):.2f} (target <= 3.0; floor-normalised)")
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+    """`python bench/qualification_bench.py [args]` = `python -m bench --only w2 [args]`."""
+    from bench.__main__ import main as bench_main
+
+    sys.exit(bench_main(["--only", "w2", *sys.argv[1:]]))
 
 
 if __name__ == "__main__":

@@ -22,9 +22,7 @@ server; a database is created for the run and dropped after.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -43,6 +41,7 @@ from bench.harness import (  # noqa: E402
     make_database,
     peak_rss_kb,
     start_floor_server,
+    start_gql_floor_server,
     start_server,
     stop_server,
     storm,
@@ -294,6 +293,7 @@ VALIDATE = """query($i: StackInput!) { validateStack(input: $i) { valid order { 
 REDEEM = """mutation($i: RedeemStackInput!) { redeemStack(input: $i) {
   redemption { id } errors { code } } }"""
 TRIVIAL = {"query": "{ __typename }"}
+FLOOR_GQL = {"query": "{ hello }"}
 
 
 def cart_of(seeded: Seeded) -> dict[str, Any]:
@@ -320,14 +320,38 @@ def redeem_body(seeded: Seeded, code: str, key: str | None) -> dict[str, Any]:
     return {"query": REDEEM, "variables": {"i": i}}
 
 
+def floors(seconds: float) -> dict[str, Any]:
+    """F-HTTP (bare Starlette echoing a W1-sized body) and F-GQL (bare Strawberry `{ hello }`),
+    each in its own uvicorn process, at 16 connections and F-GQL also at 1; all driven by wrk.
+    """
+    from app.db.ids import new_id
+
+    body = w1_body(Seeded(new_id("promo"), [new_id("prod") for _ in range(10)]))
+    out: dict[str, Any] = {}
+    port = free_port()
+    server = start_floor_server(port)
+    try:
+        out["f_http"] = drive(port, body, seconds, 16, token=None)
+    finally:
+        stop_server(server)
+    port = free_port()
+    server = start_gql_floor_server(port)
+    try:
+        out["f_gql"] = drive(port, FLOOR_GQL, seconds, 16, token=None)
+        out["f_gql_1"] = drive(port, FLOOR_GQL, seconds, 1, token=None)
+    finally:
+        stop_server(server)
+    return out
+
+
 def measure(backend: str, seconds: float, promotions: int = 1000, *, attempts: int = 500,
             limit: int = 100, extras: bool = False) -> dict[str, Any]:
-    """One fresh database and one server process for F-GQL, W1 and W3, then F-DB.
+    """One fresh database and one service process for the trivial query (P0), W1 and W3, then
+    F-DB (the floors are measured apart, by `floors`).
 
-    With `extras`: F-HTTP (bench/floor_app.py echoing W1's body), W1 and the trivial query with
-    one client, the W3 replay storm (same bodies, same idempotency keys), a sequential
-    single-client redemption on an unlimited code beside the raw single transaction, and the
-    server's peak RSS.
+    With `extras`: W1 with one client, the W3 replay storm (same bodies, same idempotency
+    keys), a sequential single-client redemption on an unlimited code beside the raw single
+    transaction, and the server's peak RSS.
     """
     out: dict[str, Any] = {"backend": backend, "promotions": promotions, "attempts": attempts,
                            "limit": limit}
@@ -336,23 +360,15 @@ def measure(backend: str, seconds: float, promotions: int = 1000, *, attempts: i
         try:
             seeded = asyncio.run(_seed(url, promotions))
             body = w1_body(seeded)
-            if extras:
-                port = free_port()
-                floor_server = start_floor_server(port)
-                try:
-                    out["f_http"] = drive(port, body, seconds, 16)
-                finally:
-                    stop_server(floor_server)
             port = free_port()
             server = start_server(url, port)
             try:
-                out["f_gql"] = drive(port, TRIVIAL, seconds, 16)
+                out["trivial"] = drive(port, TRIVIAL, seconds, 16)
                 out["w1"] = drive(port, body, seconds, 16)
                 if extras:
-                    out["f_gql_1"] = drive(port, TRIVIAL, seconds, 1)
                     out["w1_1"] = drive(port, body, seconds, 1)
-                # F-GQL storm: the same number of requests at once, doing nothing: the
-                # floor the HTTP + GraphQL stack alone sets for draining W3's storm.
+                # F-GQL storm: the same number of requests at once, doing nothing: what the
+                # HTTP + GraphQL stack alone costs to drain W3's storm with this client.
                 out["f_gql_storm"] = storm(port, [TRIVIAL] * attempts)
                 hot_id = asyncio.run(_hot_code(url, "HOT", limit))
                 bodies = [redeem_body(seeded, "HOT", f"k{n}") for n in range(attempts)]
@@ -380,51 +396,11 @@ def measure(backend: str, seconds: float, promotions: int = 1000, *, attempts: i
     return out
 
 
-def run_backend(backend: str, seconds: float, promotions: int) -> list[dict[str, Any]]:
-    m = measure(backend, seconds, promotions)
-    floor, w1, w3, floor_db = m["f_gql"], m["w1"], m["w3"], m["f_db"]
-    gql_storm = m["f_gql_storm"]
-    return [
-        {"workload": "F-GQL trivial query", "backend": backend, **floor},
-        {"workload": f"W1 validateStack 3 redeemables, 10 lines, {promotions} promos",
-         "backend": backend, **w1, "ratio": w1["rps"] / floor["rps"],
-         "target": ">= 0.50 of F-GQL"},
-        {"workload": "F-DB raw lock+update+insert x500", "backend": backend, **floor_db},
-        {"workload": "F-GQL storm: 500 concurrent { __typename }", "backend": backend,
-         **gql_storm},
-        {"workload": "W3 500 concurrent redeemStack, limit 100", "backend": backend,
-         **w3, "ratio": w3["seconds"] / floor_db["seconds"],
-         "target": "exactly 100 wins; <= 2x F-DB"},
-        {"workload": "W3 drain / (F-GQL storm + F-DB)", "backend": backend, **w3,
-         "ratio": w3["seconds"] / (gql_storm["seconds"] + floor_db["seconds"]),
-         "target": "(restated) <= 2x"},
-    ]
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--promotions", type=int, default=1000)
-    parser.add_argument("--quick", action="store_true", help="3 s per measurement")
-    parser.add_argument("--json", type=Path, help="also write the rows here")
-    args = parser.parse_args()
-    seconds = 3.0 if args.quick else args.seconds
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    rows = [row for b in backends for row in run_backend(b, seconds, args.promotions)]
-    for row in rows:
-        if "wins" not in row:
-            line = (f"{row['workload']:<58} {row['backend']:<10} {row['rps']:8.1f} req/s  "
-                    f"p50 {row['p50']:6.1f} ms  p95 {row['p95']:6.1f}  p99 {row['p99']:6.1f}  "
-                    f"errors {row['errors']}")
-        else:
-            line = (f"{row['workload']:<58} {row['backend']:<10} {row['seconds']:8.2f} s   "
-                    f"wins {row['wins']}")
-        if "ratio" in row:
-            line += f"  ratio {row['ratio']:.2f} (target {row['target']})"
-        print(line)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+    """`python bench/stack_bench.py [args]` = `python -m bench --only stack [args]`."""
+    from bench.__main__ import main as bench_main
+
+    sys.exit(bench_main(["--only", "stack", *sys.argv[1:]]))
 
 
 if __name__ == "__main__":
