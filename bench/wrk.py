@@ -96,6 +96,12 @@ def _precheck(port: int, body: dict[str, Any], token: str | None) -> None:
                            f"{response.text[:500]}")
 
 
+def _duration(seconds: float) -> str:
+    """wrk takes whole seconds (`2s`), or milliseconds for anything finer (`1500ms`)."""
+    ms = max(1, round(seconds * 1000))
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
 def drive(port: int, body: dict[str, Any], seconds: float, connections: int, *,
           token: str | None = None, threads: int = 1, warmup: float = 1.0,
           precheck: bool = True) -> dict[str, Any]:
@@ -114,10 +120,10 @@ def drive(port: int, body: dict[str, Any], seconds: float, connections: int, *,
         threads = max(1, min(threads, connections))
         if warmup > 0:  # connections open, caches and the JIT of both sides warm
             subprocess.run([binary, "-t", str(threads), "-c", str(connections),
-                            "-d", f"{warmup}s", "-s", str(script), url],
+                            "-d", _duration(warmup), "-s", str(script), url],
                            capture_output=True, text=True, check=False)
         done = subprocess.run(
-            [binary, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
+            [binary, "-t", str(threads), "-c", str(connections), "-d", _duration(seconds),
              "--timeout", "30s", "-s", str(script), url],
             capture_output=True, text=True, check=False,
         )
