@@ -97,9 +97,8 @@ def _precheck(port: int, body: dict[str, Any], token: str | None) -> None:
 
 
 def _duration(seconds: float) -> str:
-    """wrk takes whole seconds (`2s`), or milliseconds for anything finer (`1500ms`)."""
-    ms = max(1, round(seconds * 1000))
-    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+    """wrk takes whole seconds (`2s`; no fractions, no `ms`)."""
+    return f"{max(1, round(seconds))}s"
 
 
 def drive(port: int, body: dict[str, Any], seconds: float, connections: int, *,
