@@ -4,8 +4,8 @@ A Python load process tops out at a few hundred requests per second on this kind
 which is below what the bare framework serves; figures measured with it were the driver's,
 not the server's. wrk runs as its own process on its own core (1 thread by default), keeps
 `connections` requests in flight, and checks every response in Lua: a non-200 status or a
-body with a non-empty `errors` list (GraphQL's, or a mutation payload's) counts as an error, so a workload that starts failing
-cannot look fast.
+body with a non-empty `errors` list (GraphQL's, or a mutation payload's) counts as an
+error, so a workload that starts failing cannot look fast.
 
     drive(port, body, seconds=8, connections=16) -> {"rps", "p50", "p95", "p99", "errors", ...}
 
