@@ -28,8 +28,8 @@ from app.api.validation import (
     request_error,
     stack_request,
 )
-from app.services import qualification as service
-from app.services.stack import RequestProblem, to_json
+from app.services import checkout as service
+from app.services.checkout import RequestProblem, to_json
 
 if TYPE_CHECKING:
     from app.api.campaigns import Campaign

@@ -30,8 +30,8 @@ from app.db import customers as customer_tables
 from app.db import orders as order_tables
 from app.db import redemptions as tables
 from app.db import vouchers as voucher_tables
-from app.services import lookup, stack
-from app.services import redemptions as service
+from app.services import checkout as service
+from app.services import lookup
 from app.services.errors import ServiceError
 
 if TYPE_CHECKING:
@@ -310,7 +310,7 @@ class RedemptionMutation:
                 ctx.db, ctx.project_id, stack_request(input),
                 idempotency_key=input.idempotency_key,
             )
-        except stack.RequestProblem as exc:
+        except service.RequestProblem as exc:
             raise request_error(exc) from exc
         except ServiceError as exc:
             return RedeemStackPayload(errors=_errors(exc.errors))
@@ -347,6 +347,6 @@ class RedemptionMutation:
     ) -> ReleaseSessionPayload:
         ctx = info.context
         return ReleaseSessionPayload(
-            released=await stack.release_session(ctx.db, ctx.project_id, input.key)
+            released=await service.release_session(ctx.db, ctx.project_id, input.key)
         )
 

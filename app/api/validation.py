@@ -20,7 +20,7 @@ from app.api.errors import ApiError
 from app.api.orders import OrderItemInput, OrderStatus
 from app.api.redeemable_types import Discount
 from app.api.scalars import SafeInt
-from app.services import snapshot, stack
+from app.services import checkout
 
 if TYPE_CHECKING:
     from app.api.campaigns import Campaign
@@ -277,13 +277,13 @@ class StackInput:
     metadata: JSON | None = None
 
 
-def stack_request(input_: Any) -> snapshot.StackRequest:
+def stack_request(input_: Any) -> checkout.StackRequest:
     """StackInput / RedeemStackInput → the service's request (no logic, just mapping)."""
     order = input_.order
     customer = input_.customer
-    return snapshot.StackRequest(
+    return checkout.StackRequest(
         redeemables=tuple(
-            snapshot.RedeemableRef.of(
+            checkout.RedeemableRef.of(
                 r.object.value,
                 r.id,
                 gift_credits=r.gift.credits if r.gift else None,
@@ -292,13 +292,13 @@ def stack_request(input_: Any) -> snapshot.StackRequest:
             )
             for r in input_.redeemables
         ),
-        order=snapshot.OrderRef(
+        order=checkout.OrderRef(
             id=str(order.id) if order.id else None,
             source_id=order.source_id,
             amount=order.amount,
             status=order.status.value if order.status else None,
             items=tuple(
-                snapshot.ItemRef(
+                checkout.ItemRef(
                     quantity=i.quantity,
                     product_id=str(i.product_id) if i.product_id else None,
                     sku_id=str(i.sku_id) if i.sku_id else None,
@@ -308,7 +308,7 @@ def stack_request(input_: Any) -> snapshot.StackRequest:
             ) if order.items is not None else None,
             metadata=order.metadata,
         ) if order is not None else None,
-        customer=snapshot.CustomerRef(
+        customer=checkout.CustomerRef(
             id=str(customer.id) if customer.id else None, source_id=customer.source_id,
             name=customer.name, email=customer.email, phone=customer.phone,
             metadata=customer.metadata,
@@ -318,11 +318,11 @@ def stack_request(input_: Any) -> snapshot.StackRequest:
     )
 
 
-def request_error(exc: stack.RequestProblem) -> ApiError:
+def request_error(exc: checkout.RequestProblem) -> ApiError:
     return ApiError(exc.message, exc.code, field=exc.field)
 
 
-def session_type(info: stack.SessionInfo | None) -> Session | None:
+def session_type(info: checkout.SessionInfo | None) -> Session | None:
     if info is None:
         return None
     return Session(key=info.key, ttl_seconds=info.ttl_seconds, expires_at=info.expires_at)
@@ -336,14 +336,14 @@ class ValidationQuery:
     ) -> StackValidation:
         ctx = info.context
         ask = (
-            stack.SessionAsk(key=input.session.key, ttl_seconds=input.session.ttl_seconds)
+            checkout.SessionAsk(key=input.session.key, ttl_seconds=input.session.ttl_seconds)
             if input.session is not None else None
         )
         try:
-            outcome = await stack.validate_stack(
+            outcome = await checkout.validate_stack(
                 ctx.db, ctx.project_id, stack_request(input), session_ask=ask
             )
-        except stack.RequestProblem as exc:
+        except checkout.RequestProblem as exc:
             raise request_error(exc) from exc
-        result = stack.to_json(outcome.result)
+        result = checkout.to_json(outcome.result)
         return StackValidation.from_json(result, session_type(outcome.session))

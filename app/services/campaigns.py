@@ -21,7 +21,7 @@ from app.db.session import Database
 from app.db.vouchers import Voucher, VoucherType
 from app.events.outbox import emit_row
 from app.services import async_actions, codes, promotions
-from app.services import redeemable_checks as shared
+from app.services import redeemable_inputs as shared
 from app.services import vouchers as voucher_service
 from app.services.errors import Checks, ServiceError, not_found
 

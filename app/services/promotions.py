@@ -14,7 +14,7 @@ from app.db.ids import new_id
 from app.db.rules import AssignedObject
 from app.db.session import Database
 from app.events.outbox import emit_row
-from app.services import redeemable_checks as shared
+from app.services import redeemable_inputs as shared
 from app.services.errors import Checks, ServiceError, not_found
 
 MAX_TIERS_PER_STACK = 30

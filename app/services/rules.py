@@ -19,7 +19,7 @@ from app.db.ids import new_id
 from app.db.rules import ValidationRule, ValidationRuleAssignment
 from app.db.session import Database
 from app.engine import rules as engine_rules
-from app.services import definitions
+from app.services.checkout import definitions
 from app.services.errors import Checks, ServiceError, not_found
 
 CODE = "invalid_validation_rules"

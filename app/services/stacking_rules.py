@@ -17,7 +17,7 @@ from app.db.base import utcnow
 from app.db.categories import Category
 from app.db.redemptions import StackingRulesRecord
 from app.db.session import Database
-from app.services import definitions
+from app.services.checkout import definitions
 from app.services.errors import Checks, ServiceError, not_found
 
 CODE = "invalid_stacking_rules"

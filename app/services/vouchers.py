@@ -29,7 +29,7 @@ from app.db.vouchers import TransactionType, Voucher, VoucherTransaction, Vouche
 from app.engine import money
 from app.events.outbox import emit_row
 from app.services import codes
-from app.services import redeemable_checks as shared
+from app.services import redeemable_inputs as shared
 from app.services.errors import Checks, ServiceError, not_found
 
 MAX_REDEMPTION_QUANTITY = 1_000_000_000

@@ -14,7 +14,7 @@ from app.db.campaigns import Campaign
 from app.db.catalog import ProductCollection
 from app.db.session import Database
 from app.db.vouchers import Voucher
-from app.services import snapshot
+from app.services.checkout import caches
 from tests.stack import factories as f
 from tests.stack.test_redeem_stack import REDEEM
 
@@ -91,7 +91,7 @@ class TestChangesShowAtOnce:
         v = await f.voucher(db, pid, "LIMITED", quantity=2,
                             discount={"type": "AMOUNT", "amount_off": 100})
         await validate(tenant.api, code("LIMITED"))
-        misses = snapshot.CACHE.misses
+        misses = caches.CACHE.misses
         redeemed = await tenant.api(REDEEM, i={"redeemables": [code("LIMITED")], "order": CART})
         assert redeemed["redeemStack"]["errors"] == []
         second = await validate(tenant.api, code("LIMITED"))
@@ -99,12 +99,12 @@ class TestChangesShowAtOnce:
         await tenant.api(REDEEM, i={"redeemables": [code("LIMITED")], "order": CART})
         drained = await validate(tenant.api, code("LIMITED"))  # counters are read live
         assert drained["redeemables"][0]["reason"]["code"] == "quantity_exceeded"
-        assert snapshot.CACHE.misses == misses
+        assert caches.CACHE.misses == misses
         async with db.write() as s:
             await s.execute(sa.update(Voucher).where(Voucher.id == v.id).values(
                 redemption_quantity=3, updated_at=utcnow()))
         assert (await validate(tenant.api, code("LIMITED")))["valid"]
-        assert snapshot.CACHE.misses == misses + 1
+        assert caches.CACHE.misses == misses + 1
 
 
 class TestCollections:
@@ -229,10 +229,10 @@ class TestProductsCache:
         cart = {"items": [{"productId": product, "quantity": 2}]}
         first = await validate(api, code("REDHALF"), order=cart)
         assert first["order"] == {"totalAmount": 1000, "totalDiscountAmount": 1000}
-        definitions, lines = snapshot.CACHE.misses, snapshot.LINES.misses
+        definitions, lines = caches.CACHE.misses, caches.LINES.misses
         again = await validate(api, code("REDHALF"), order=cart)
         assert again == first
-        assert (snapshot.CACHE.misses, snapshot.LINES.misses) == (definitions, lines)
+        assert (caches.CACHE.misses, caches.LINES.misses) == (definitions, lines)
 
         await api("mutation($id: ID!) { updateProduct(input: {id: $id, price: 1500}) "
                   "{ errors { code } } }", id=product)
@@ -243,8 +243,8 @@ class TestProductsCache:
                   " { errors { code } } }", id=product)
         left = await validate(api, code("REDHALF"), order=cart)
         assert left["order"] == {"totalAmount": 3000, "totalDiscountAmount": 0}
-        assert snapshot.CACHE.misses == definitions  # products only: definitions kept
-        assert snapshot.LINES.misses == lines + 2
+        assert caches.CACHE.misses == definitions  # products only: definitions kept
+        assert caches.LINES.misses == lines + 2
 
     async def test_changes_from_another_process_and_late_products(
         self, tenant, db, database_url

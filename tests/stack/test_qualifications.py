@@ -269,7 +269,7 @@ class TestCache:
 
 class TestCatalogVersion:
     async def test_redemptions_do_not_invalidate_but_management_does(self, tenant, db) -> None:
-        from app.services.qualification import CACHE
+        from app.services.checkout.qualify import CACHE
         from tests.stack.test_redeem_stack import REDEEM
 
         promo = await f.campaign(db, tenant.project_id, campaign_type="PROMOTION")

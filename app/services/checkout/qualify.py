@@ -36,9 +36,21 @@ from app.db.projects import Project
 from app.db.rules import ValidationRule, ValidationRuleAssignment
 from app.db.session import Database
 from app.db.vouchers import Voucher, VoucherType
-from app.services import snapshot
+from app.services.checkout.caches import LINES
+from app.services.checkout.kinds import REGISTRY
+from app.services.checkout.lines import load_customer, load_order
+from app.services.checkout.request import (
+    Clock,
+    CustomerRef,
+    OrderRef,
+    StackRequest,
+    check_order,
+    check_request,
+    check_result,
+    utc_now,
+)
+from app.services.checkout.snapshot import load_stacking_rules
 from app.services.errors import ServiceError
-from app.services.stack import Clock, check_order, check_request, check_result, utc_now
 
 MAX_PAGE = 50
 DEFAULT_PAGE = 10
@@ -85,8 +97,8 @@ class Filters:
 
 @dataclass(frozen=True)
 class QualificationRequest:
-    customer: snapshot.CustomerRef | None
-    order: snapshot.OrderRef | None
+    customer: CustomerRef | None
+    order: OrderRef | None
     scenario: Scenario = Scenario.ALL
     filters: Filters = Filters()
     sort: Sort = Sort.DEFAULT
@@ -272,43 +284,65 @@ async def _rules_and_categories(
     return rules, categories
 
 
+@dataclass
+class _Parts:
+    """What qualification's candidates are built from (the kinds' `Parts`)."""
+
+    campaigns: dict[str, Campaign]
+    rules: dict[str, list[ValidationRule]]
+    categories: dict[str, Category]
+    tier_defs: dict[str, engine.Redeemable]
+
+    def campaign_of(self, row: Any) -> Campaign | None:
+        return self.campaigns.get(row.campaign_id) if row.campaign_id else None
+
+    def rules_of(self, row: Any) -> list[ValidationRule]:
+        return self.rules.get(row.campaign_id or "", []) + self.rules.get(row.id, [])
+
+    def category_of(self, row: Any, campaign: Campaign | None) -> Category | None:
+        key = row.category_id or (campaign.category_id if campaign else None)
+        return self.categories.get(key) if key else None
+
+    def definition(self, obj: engine.RedeemableObject, name: str) -> engine.Redeemable | None:
+        """A stack's tiers: the live ones among the candidates (others are left out)."""
+        return self.tier_defs.get(name) if obj is engine.RedeemableObject.PROMOTION_TIER else None
+
+
+def _definition(obj: engine.RedeemableObject, name: str, row: Any,
+                parts: _Parts) -> engine.Redeemable | None:
+    source = REGISTRY.source(obj)
+    handler = REGISTRY.handler_for(source, row)
+    return handler.definition(name, row, parts) if handler is not None else None
+
+
 def _build(
     vouchers: list[Voucher], tiers: list[PromotionTier], stacks: list[PromotionStack],
     campaigns: dict[str, Campaign], rules: dict[str, list[ValidationRule]],
     categories: dict[str, Category], *, held: bool,
 ) -> list[Candidate]:
-    def category(row: Any, campaign: Campaign | None) -> Category | None:
-        key = row.category_id or (campaign.category_id if campaign else None)
-        return categories.get(key) if key else None
-
+    parts = _Parts(campaigns, rules, categories, {})
     built: list[Candidate | None] = []
     for v in vouchers:
-        campaign = campaigns.get(v.campaign_id) if v.campaign_id else None
-        owned = rules.get(v.campaign_id or "", []) + rules.get(v.id, [])
-        definition = snapshot.voucher_definition(v.code, v, campaign, owned, category(v, campaign))
-        built.append(_candidate(definition, v, campaign, owned, v.discount, held=held,
-                                limited=v.redemption_quantity is not None))
-    tier_defs: dict[str, engine.Redeemable] = {}
-    for t in tiers:
-        campaign = campaigns.get(t.campaign_id)
-        owned = rules.get(t.campaign_id, []) + rules.get(t.id, [])
-        definition = snapshot.tier_definition(t.id, t, campaign, owned, category(t, campaign))
-        tier_defs[t.id] = definition
-        built.append(_candidate(definition, t, campaign, owned, (t.action or {}).get("discount"),
-                                held=False, limited=False, name=t.name, banner=t.banner))
-    for s in stacks:
-        campaign = campaigns.get(s.campaign_id)
-        members = [tier_defs[i] for i in s.tier_ids if i in tier_defs]
-        if not members:
+        definition = _definition(engine.RedeemableObject.VOUCHER, v.code, v, parts)
+        if definition is None:
             continue
-        definition = engine.Redeemable(
-            object=engine.RedeemableObject.PROMOTION_STACK, id=s.id,
-            kind=engine.RedeemableKind.PROMOTION_STACK, campaign_id=s.campaign_id,
-            active=campaign.active if campaign else False,
-            categories=snapshot.categories_of(category(s, campaign)), tiers=tuple(members),
-        )
-        built.append(_candidate(definition, s, campaign, [], None, held=False, limited=False,
-                                name=s.name))
+        built.append(_candidate(definition, v, parts.campaign_of(v), parts.rules_of(v),
+                                v.discount, held=held,
+                                limited=v.redemption_quantity is not None))
+    for t in tiers:
+        definition = _definition(engine.RedeemableObject.PROMOTION_TIER, t.id, t, parts)
+        if definition is None:
+            continue
+        parts.tier_defs[t.id] = definition
+        built.append(_candidate(definition, t, parts.campaign_of(t), parts.rules_of(t),
+                                (t.action or {}).get("discount"), held=False, limited=False,
+                                name=t.name, banner=t.banner))
+    for s in stacks:
+        definition = _definition(engine.RedeemableObject.PROMOTION_STACK, s.id, s, parts)
+        if definition is None or not definition.tiers:
+            continue
+        built.append(_candidate(definition, s, parts.campaign_of(s), [], None, held=False,
+                                limited=False, name=s.name))
     return [c for c in built if c is not None]
 
 
@@ -344,7 +378,7 @@ async def _public_candidates(
     category_ids = [x.category_id for x in [*tiers, *stacks, *generic, *campaigns.values()]
                     if x.category_id]
     rules, categories = await _rules_and_categories(session, project_id, None, category_ids)
-    _, stacking = await snapshot.load_stacking_rules(session, project_id)
+    _, stacking = await load_stacking_rules(session, project_id)
     built = _build(generic, tiers, stacks, campaigns, rules, categories, held=False)
     return CandidateSet(candidates=built, stacking=stacking).index()
 
@@ -580,7 +614,7 @@ async def qualify(
                                ["first"])
     # validateStack's request checks (metadata objects, the order-line cap, quantities,
     # amounts), with its codes: RequestProblem, answered as a GraphQL error with the path.
-    check_request(snapshot.StackRequest(
+    check_request(StackRequest(
         redeemables=(), order=request.order, customer=request.customer,
         metadata=request.metadata,
     ))
@@ -594,13 +628,13 @@ async def qualify(
             public = await _public_candidates(session, project_id, now)
             cache.put(project_id, fingerprint, public)
         customer_row: Customer | None
-        customer_row, customer = await snapshot.load_customer(
+        customer_row, customer = await load_customer(
             session, project_id, request.customer, lock=False
         )
         wallet = await _wallet(session, project_id, customer_row.id) if customer_row else []
-        _, order = await snapshot.load_order(
+        _, order = await load_order(
             session, project_id, request.order,
-            catalog=snapshot.LINES.entry(project_id, head.products_version),
+            catalog=LINES.entry(project_id, head.products_version),
         )
         check_order(order)
         keys = {k for line in order.items

@@ -2,7 +2,7 @@
 categories and validation-rule assignments.
 
 Discounts and validity are checked by building the engine's objects through
-`app.services.definitions` and compiling them, so what is stored is what the engine runs.
+`app.services.checkout.definitions` and compiling them, so what is stored is what the engine runs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from app.db.categories import Category
 from app.db.ids import new_id
 from app.db.rules import ValidationRule, ValidationRuleAssignment
 from app.engine.values import parse_duration
-from app.services import definitions
+from app.services.checkout import definitions
 from app.services.errors import Checks, not_found
 
 # Fields that only one kind of discount reads (anything else would be stored and ignored).

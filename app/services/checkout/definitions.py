@@ -1,4 +1,5 @@
-"""Stored definitions (JSON in the API's snake_case shape) → engine dataclasses.
+"""Stored definitions (JSON in the API's snake_case shape, and the rows holding it) → engine
+dataclasses.
 
 Every management use case validates its input by building the engine objects here (and
 compiling them), so what is stored is always something the engine can evaluate; the
@@ -26,6 +27,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app import engine
+from app.db.campaigns import Campaign
+from app.db.categories import Category
+from app.db.rules import ValidationRule
 
 MAX_RULES = 50
 
@@ -299,3 +303,54 @@ def stacking_rules(data: Mapping[str, Any] | None) -> engine.StackingRules:
         else:
             values[key] = value
     return engine.StackingRules(**values)
+
+
+# --- rows -----------------------------------------------------------------------------------
+# What the kinds' definitions are built from: a rule row, a category row, a row's validity
+# window (vouchers, tiers and campaigns share the columns) and its campaign's window.
+
+def engine_rule(rule: ValidationRule) -> engine.ValidationRule:
+    return validation_rule(
+        rule.id, rule.name, rule.rules, rule.error_message, rule.applicable_to, rule.bundle_rules
+    )
+
+
+def categories_of(row: Category | None) -> tuple[engine.Category, ...]:
+    if row is None:
+        return ()
+    return (
+        engine.Category(
+            id=row.id,
+            hierarchy=row.hierarchy,
+            # None: a common category (neither always nor never stackable)
+            stacking_rules_type=engine.CategoryType(row.stacking_rules_type)
+            if row.stacking_rules_type else None,
+        ),
+    )
+
+
+def validity_of(row: Any) -> engine.Validity:
+    return validity(
+        row.start_date, row.expiration_date, row.validity_timeframe, row.validity_day_of_week,
+        row.validity_hours,
+    )
+
+
+def campaign_window(campaign: Campaign | None, own: engine.Validity) -> engine.Validity:
+    """A voucher without its own dates lives in its campaign's window."""
+    if campaign is None:
+        return own
+    inherited = validity_of(campaign)
+    return engine.Validity(
+        start_date=own.start_date or inherited.start_date,
+        expiration_date=own.expiration_date or inherited.expiration_date,
+        timeframe_duration=own.timeframe_duration or inherited.timeframe_duration,
+        timeframe_interval=own.timeframe_interval or inherited.timeframe_interval,
+        day_of_week=own.day_of_week if own.day_of_week is not None else inherited.day_of_week,
+        daily_hours=own.daily_hours if own.daily_hours is not None else inherited.daily_hours,
+    )
+
+
+
+def not_found(obj: engine.RedeemableObject, requested: str) -> engine.Redeemable:
+    return engine.Redeemable(object=obj, id=requested, found=False)

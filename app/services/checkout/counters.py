@@ -1,0 +1,164 @@
+"""Live state read for every evaluation: redemption counters (per redeemable, per campaign, per
+customer and period) and the holds of LOCK sessions. Never cached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import engine
+from app.db.campaigns import Campaign
+from app.db.redemptions import (
+    Redemption,
+    RedemptionResult,
+    RedemptionStatus,
+    SessionReservation,
+)
+
+COUNTER_RULES = (
+    "redemption.count",
+    "campaign.redemptions",
+    "campaign.orders",
+)
+
+
+def needs_counters(definition: engine.Redeemable) -> bool:
+    def walk(rules: Iterable[engine.Rule]) -> bool:
+        return any(r.name.startswith(COUNTER_RULES) or walk(r.rules) for r in rules)
+
+    return any(walk(v.rules) for v in definition.validation_rules) or any(
+        needs_counters(t) for t in definition.tiers
+    )
+
+
+def period_starts(now: datetime, time_zone: str) -> dict[str, datetime]:
+    """Start of the calendar day, ISO week and month of `now` in the project's time zone."""
+    local = now.astimezone(ZoneInfo(time_zone))
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "daily": day,
+        "weekly": day - timedelta(days=day.weekday()),
+        "monthly": day.replace(day=1),
+    }
+
+
+def _since(column: Any, start: datetime, value: Any = 1) -> Any:
+    return sa.case((column >= start, value), else_=None)
+
+
+async def counters(
+    session: AsyncSession, project_id: str, incentive: Any, incentive_ids: list[str],
+    campaign_ids: list[str], customer_id: str | None, now: datetime, time_zone: str,
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Redemption counts before this request, per incentive and per campaign (2 queries).
+
+    `incentive`: the redemption column naming the spent row (the kind registry's coalesce of
+    `voucher_id` and `promotion_tier_id`)."""
+    starts = period_starts(now, time_zone)
+    live = [
+        Redemption.project_id == project_id,
+        Redemption.parent_id.is_not(None),  # type: ignore[union-attr]
+        Redemption.result == RedemptionResult.SUCCESS,
+        Redemption.status == RedemptionStatus.SUCCEEDED,
+    ]
+    per_incentive: dict[str, dict[str, int]] = {}
+    if incentive_ids:
+        mine = Redemption.customer_id == customer_id if customer_id else sa.false()
+        columns = [sa.func.count().label("redemption.count")]
+        for period, start in starts.items():
+            columns.append(sa.func.count(_since(Redemption.created_at, start)).label(
+                f"redemption.count.{period}"))
+        columns.append(sa.func.count(sa.case((mine, 1), else_=None)).label(
+            "redemption.count.per_customer"))
+        for period, start in starts.items():
+            columns.append(sa.func.count(
+                sa.case((sa.and_(mine, Redemption.created_at >= start), 1), else_=None)
+            ).label(f"redemption.count.per_customer.{period}"))
+        stmt = (
+            sa.select(incentive.label("incentive"), *columns)
+            .where(*live, incentive.in_(incentive_ids))
+            .group_by(incentive)
+        )
+        for row in (await session.execute(stmt)).mappings():
+            per_incentive[row["incentive"]] = {
+                k: int(v) for k, v in row.items() if k != "incentive"
+            }
+    per_campaign: dict[str, dict[str, int]] = {}
+    if campaign_ids:
+        # Other customers only: the engine counts the current one as +1 itself.
+        others = (
+            sa.case((Redemption.customer_id != customer_id, Redemption.customer_id), else_=None)
+            if customer_id else Redemption.customer_id
+        )
+        columns = [
+            sa.func.count().label("campaign.redemptions.count"),
+            sa.func.count(sa.distinct(others)).label("campaign.redemptions.customers_count"),
+        ]
+        for period, start in starts.items():
+            columns.append(sa.func.count(_since(Redemption.created_at, start)).label(
+                f"campaign.redemptions.count.{period}"))
+            columns.append(sa.func.count(sa.distinct(
+                _since(Redemption.created_at, start, others)
+            )).label(f"campaign.redemptions.customers_count.{period}"))
+        stmt = (
+            sa.select(Redemption.campaign_id, *columns)
+            .where(*live, Redemption.campaign_id.in_(campaign_ids))  # type: ignore[union-attr]
+            .group_by(Redemption.campaign_id)
+        )
+        for row in (await session.execute(stmt)).mappings():
+            per_campaign[row["campaign_id"]] = {
+                k: int(v) for k, v in row.items() if k != "campaign_id"
+            }
+    return per_incentive, per_campaign
+
+
+def live_holds(project_id: Any, voucher: Any, now: Any, own_session: Any) -> list[Any]:
+    """WHERE terms for other sessions' unexpired holds on `voucher` (ids or a column); the
+    other arguments are values or bind parameters (None: no session of our own)."""
+    terms = [
+        SessionReservation.project_id == project_id,
+        SessionReservation.expires_at > now,
+        SessionReservation.voucher_id.in_(voucher) if isinstance(voucher, list)  # type: ignore[attr-defined]
+        else SessionReservation.voucher_id == voucher,
+    ]
+    if own_session is not None:
+        terms.append(SessionReservation.session_key != own_session)
+    return terms
+
+
+async def reservations(
+    session: AsyncSession, project_id: str, voucher_ids: list[str], now: datetime,
+    own_session: str | None,
+) -> dict[str, tuple[int, int]]:
+    """Live LOCK-session holds of other sessions: voucher id → (uses, gift credits)."""
+    if not voucher_ids:
+        return {}
+    stmt = (
+        sa.select(
+            SessionReservation.voucher_id,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(SessionReservation.gift_credits), 0),
+        )
+        .where(*live_holds(project_id, voucher_ids, now, own_session))
+        .group_by(SessionReservation.voucher_id)
+    )
+    return {
+        voucher_id: (int(uses), int(credits))
+        for voucher_id, uses, credits in (await session.execute(stmt)).all()
+    }
+
+
+async def campaign_totals(
+    session: AsyncSession, campaign_ids: list[str]
+) -> dict[str, tuple[int, int]]:
+    if not campaign_ids:
+        return {}
+    stmt = sa.select(Campaign.id, Campaign.orders_amount, Campaign.discounted_amount).where(
+        Campaign.id.in_(campaign_ids)  # type: ignore[attr-defined]
+    )
+    return {c: (int(o), int(d)) for c, o, d in (await session.execute(stmt)).all()}
