@@ -15,8 +15,8 @@ from app.api.context import Context
 from app.api.errors import UserError, mutation_call, query_call
 from app.api.relay import Connection, Node, connection, decode_cursor
 from app.db import events as tables
-from app.events import endpoints as service
 from app.services import lookup
+from app.services import webhooks as service
 from app.services.errors import ServiceError
 
 

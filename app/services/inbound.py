@@ -3,6 +3,7 @@
 Each message names its project (`<subject>.<project_id>.<kind>`) and carries an id (the
 JetStream `Nats-Msg-Id`); a message id seen before is acknowledged and skipped. The bus is
 trusted like an API secret key: whoever may publish to the subject acts for the project.
+The NATS transport (`app.events.consumer.BusConsumer`) calls `handle` for each message.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.db.projects import Project
 from app.db.redemptions import IdempotencyRecord
 from app.db.session import Database
 from app.events import payloads
+from app.events.consumer import Refused
 from app.events.outbox import emit
 from app.services import customers, lookup, orders
 from app.services.errors import Checks, ServiceError
@@ -146,3 +148,12 @@ async def process(
                                           key=message_id, request_hash=_digest(body),
                                           response=result))
     return result
+
+
+async def handle(db: Database, project_id: str, kind: str, body: Any, message_id: str) -> None:
+    """The bus consumer's handler: a message the API would refuse is `Refused` (acknowledged,
+    never retried); anything unexpected propagates and the message is redelivered."""
+    try:
+        await process(db, project_id, kind, body, message_id)
+    except ServiceError as exc:
+        raise Refused(str(exc)) from exc

@@ -1,4 +1,8 @@
-"""Use cases for webhook endpoints and their deliveries (create, change, list, retry)."""
+"""Use cases for webhook endpoints and their deliveries (create, change, list, retry).
+
+Delivery itself (signing, sending, retrying, the egress guard) is `app.events`; this module is
+what the API asks of it.
+"""
 
 from __future__ import annotations
 
