@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.db import repository
-from app.db.categories import Category, StackingRulesType
+from app.db.categories import Category
 from app.db.ids import new_id
 from app.db.session import Database
+from app.engine.model import CategoryType
 from app.services.errors import Checks, ServiceError, not_found
 
 MAX_HIERARCHY = 1_000_000
@@ -24,7 +25,7 @@ def _check(checks: Checks, data: dict[str, Any], *, creating: bool) -> None:
     if hierarchy is not None and not 0 <= hierarchy <= MAX_HIERARCHY:
         checks.fail("invalid_hierarchy", f"hierarchy must be 0..{MAX_HIERARCHY}", ["hierarchy"])
     kind = data.get("stacking_rules_type")
-    if kind is not None and kind not in StackingRulesType.__members__:
+    if kind is not None and kind not in CategoryType.__members__:
         checks.fail("invalid_stacking_rules_type", "must be JOINT, EXCLUSIVE or null (common)",
                     ["stackingRulesType"])
 
