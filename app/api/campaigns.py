@@ -42,6 +42,7 @@ from app.api.rules import ValidationRule
 from app.api.scalars import SafeInt
 from app.db import campaigns as tables
 from app.db import redemptions as action_tables
+from app.engine import error_codes
 from app.services import campaigns as service
 from app.services import lookup, promotions
 from app.services.campaigns import CampaignCreated
@@ -585,7 +586,7 @@ class CampaignMutation:
         ctx = info.context
         if input.campaign_id is None:
             return PromotionTierPayload(errors=[UserError(
-                code="required", message="campaignId is required", field=["campaignId"]
+                code=error_codes.REQUIRED, message="campaignId is required", field=["campaignId"]
             )])
         return await mutation_call(
             mapped(promotions.create_promotion_tier(ctx.db, ctx.project_id, data_of(input)),

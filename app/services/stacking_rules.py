@@ -18,6 +18,7 @@ from app.db.base import utcnow
 from app.db.categories import Category
 from app.db.redemptions import StackingRulesRecord
 from app.db.session import Database
+from app.engine.error_codes import INVALID_STACKING_RULES
 from app.services import definitions
 from app.services.errors import Checks, ServiceError, not_found
 
@@ -29,7 +30,7 @@ class RollbackOrderMode(StrEnum):
     WITHOUT_ORDER = "WITHOUT_ORDER"
 
 
-CODE = "invalid_stacking_rules"
+CODE = INVALID_STACKING_RULES
 ROLLBACK_ORDER_MODES = tuple(mode.value for mode in RollbackOrderMode)
 DEFAULT_ROLLBACK_ORDER_MODE = RollbackOrderMode.WITH_ORDER.value
 LIMITS = {
