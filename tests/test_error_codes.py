@@ -84,9 +84,9 @@ class _Module:
                 for target in node.targets:
                     if isinstance(target, ast.Name):
                         self.globals.setdefault(target.id, []).append(node.value)
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                if node.value is not None:
-                    self.globals.setdefault(node.target.id, []).append(node.value)
+            elif (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                  and node.value is not None):
+                self.globals.setdefault(node.target.id, []).append(node.value)
 
     def enclosing(self, node: ast.AST) -> list[ast.AST]:
         """Functions and classes around `node`, innermost first."""
@@ -99,12 +99,9 @@ class _Module:
 
 
 def _imported(target: str) -> object:
+    """`module` or `module:attribute` (an attribute may itself be a module)."""
     module, _, attribute = target.partition(":")
-    try:
-        imported = importlib.import_module(module)
-    except ImportError:
-        imported = importlib.import_module(module.rsplit(".", 1)[0])
-        return getattr(getattr(imported, module.rsplit(".", 1)[1]), attribute)
+    imported = importlib.import_module(module)
     return getattr(imported, attribute) if attribute else imported
 
 
@@ -170,9 +167,8 @@ class _Resolver:
             params = {a.arg for a in [*arguments.posonlyargs, *arguments.args,
                                       *arguments.kwonlyargs]}
             if expr.id in params:
-                emitters = [s.name for s in self.m.enclosing(at)
-                            if not isinstance(s, ast.Lambda)]
-                if any(name in EMITTERS or name in RETURNERS for name in emitters):
+                around = {s.name for s in self.m.enclosing(at)}  # functions and classes
+                if around & (EMITTERS.keys() | RETURNERS):
                     return set()  # an emitter passing its own code argument on
                 return (f"parameter {expr.id!r} of {scope.name}: add {scope.name} to EMITTERS "
                         "so its callers are checked")
