@@ -101,13 +101,14 @@ def serve(
 def worker() -> None:
     """Deliver webhooks (and bus events) without serving the API; run as many as you like."""
     from app.events.worker import run_worker
+    from app.services import inbound
 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     console.print("Delivering events; Ctrl-C to stop.")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker(settings))
+        asyncio.run(run_worker(settings, inbound=inbound.handle))
 
 
 @cli.command()

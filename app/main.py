@@ -29,7 +29,7 @@ from app.events import outbox
 from app.events.broker import Broker
 from app.events.runtime import start_background
 from app.events.settings import EventSettings
-from app.services import assets, async_actions
+from app.services import assets, async_actions, inbound
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("promogate")
@@ -130,7 +130,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await async_actions.resume_pending(db)  # bulk code generation interrupted by a stop
-        background = await start_background(db, event_settings)  # webhooks, bus sinks
+        # webhooks, bus sinks, and the inbound bus consumer's use case
+        background = await start_background(db, event_settings, inbound=inbound.handle)
         yield
         await background.stop()
         await broker.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -14,20 +13,26 @@ from strawberry.types import Info
 from app.api.categories import Category
 from app.api.common import DeletePayload, RefInput, mapped
 from app.api.context import Context
+from app.api.enums import (
+    AsyncActionStatus,
+    CampaignMode,
+    CampaignType,
+    CreationStatus,
+    GiftEffect,
+    VoucherType,
+)
 from app.api.errors import UserError, mutation_call, query_call
 from app.api.redeemable_types import (
     CodeConfig,
     CodeConfigInput,
     Discount,
     DiscountInput,
-    GiftEffect,
     GiftInput,
     LoyaltyCardInput,
     RedemptionLimitInput,
     Validity,
     ValidityHoursInput,
     ValidityTimeframeInput,
-    VoucherType,
     data_of,
     rules_loader,
     validity_fields,
@@ -37,42 +42,11 @@ from app.api.rules import ValidationRule
 from app.api.scalars import SafeInt
 from app.db import campaigns as tables
 from app.db import redemptions as action_tables
+from app.engine import error_codes
 from app.services import campaigns as service
 from app.services import lookup, promotions
 from app.services.campaigns import CampaignCreated
 from app.services.errors import ServiceError
-
-
-@strawberry.enum
-class CampaignType(Enum):
-    DISCOUNT_COUPONS = "DISCOUNT_COUPONS"
-    PROMOTION = "PROMOTION"
-    GIFT_VOUCHERS = "GIFT_VOUCHERS"
-    LOYALTY_PROGRAM = "LOYALTY_PROGRAM"
-    REFERRAL_PROGRAM = "REFERRAL_PROGRAM"
-    LUCKY_DRAW = "LUCKY_DRAW"
-
-
-@strawberry.enum
-class CampaignMode(Enum):
-    STANDALONE = "STANDALONE"
-    STATIC = "STATIC"
-    AUTO_UPDATE = "AUTO_UPDATE"
-
-
-@strawberry.enum
-class CreationStatus(Enum):
-    DONE = "DONE"
-    IN_PROGRESS = "IN_PROGRESS"
-    FAILED = "FAILED"
-
-
-@strawberry.enum
-class AsyncActionStatus(Enum):
-    QUEUED = "QUEUED"
-    IN_PROGRESS = "IN_PROGRESS"
-    DONE = "DONE"
-    FAILED = "FAILED"
 
 
 async def _category(info: Info[Context, None], category_id: str | None) -> Category | None:
@@ -612,7 +586,7 @@ class CampaignMutation:
         ctx = info.context
         if input.campaign_id is None:
             return PromotionTierPayload(errors=[UserError(
-                code="required", message="campaignId is required", field=["campaignId"]
+                code=error_codes.REQUIRED, message="campaignId is required", field=["campaignId"]
             )])
         return await mutation_call(
             mapped(promotions.create_promotion_tier(ctx.db, ctx.project_id, data_of(input)),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry import UNSET
@@ -12,6 +11,7 @@ from strawberry.types import Info
 
 from app.api.common import DeletePayload, RefInput, delete_mutation, given, mapped, ref_and_changes
 from app.api.context import Context
+from app.api.enums import ProductCollectionType
 from app.api.errors import UserError, mutation_call, query_call
 from app.api.relay import Connection, Node, connection, decode_cursor
 from app.api.scalars import SafeInt
@@ -69,12 +69,6 @@ class Sku(Node):
     async def product(self, info: Info[Context, None]) -> Product | None:
         row = await info.context.loaders.product.load(str(self.product_id))
         return Product.from_row(row) if row else None
-
-
-@strawberry.enum
-class ProductCollectionType(Enum):
-    STATIC = "STATIC"
-    AUTO_UPDATE = "AUTO_UPDATE"
 
 
 @strawberry.type

@@ -4,7 +4,6 @@ none: a common category)."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry import UNSET
@@ -12,17 +11,12 @@ from strawberry.types import Info
 
 from app.api.common import DeletePayload, RefInput, delete_mutation, given, mapped
 from app.api.context import Context
+from app.api.enums import StackingRulesType
 from app.api.errors import UserError, mutation_call, query_call
 from app.api.relay import Connection, Node, connection, decode_cursor
 from app.db import categories as tables
 from app.services import categories as service
 from app.services import lookup
-
-
-@strawberry.enum
-class StackingRulesType(Enum):
-    JOINT = "JOINT"
-    EXCLUSIVE = "EXCLUSIVE"
 
 
 @strawberry.type

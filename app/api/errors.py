@@ -11,6 +11,9 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from app.engine import error_codes
+from app.engine.error_codes import BAD_USER_INPUT, FORBIDDEN, UNAUTHENTICATED
+from app.engine.error_codes import INTERNAL_SERVER_ERROR as INTERNAL
 from app.services.errors import ServiceError
 from app.services.errors import UserError as ServiceUserError
 
@@ -18,11 +21,8 @@ log = logging.getLogger("promogate.api")
 
 T = TypeVar("T")
 
-# extensions.code values of GraphQL errors (not payload errors, which use lower_snake keys)
-UNAUTHENTICATED = "UNAUTHENTICATED"
-FORBIDDEN = "FORBIDDEN"
-BAD_USER_INPUT = "BAD_USER_INPUT"
-INTERNAL = "INTERNAL_SERVER_ERROR"
+# extensions.code values of GraphQL errors (every code: app/engine/error_codes.py)
+__all__ = ["BAD_USER_INPUT", "FORBIDDEN", "INTERNAL", "UNAUTHENTICATED"]
 
 
 @strawberry.type(description="An expected failure of a mutation: stable code, message, path.")
@@ -101,8 +101,8 @@ def with_code(formatted: dict[str, Any]) -> dict[str, Any]:
     if not extensions.get("code"):
         message = str(formatted.get("message", ""))
         extensions["code"] = (
-            "GRAPHQL_PARSE_FAILED" if message.startswith("Syntax Error")
-            else "GRAPHQL_VALIDATION_FAILED"
+            error_codes.GRAPHQL_PARSE_FAILED if message.startswith("Syntax Error")
+            else error_codes.GRAPHQL_VALIDATION_FAILED
         )
     return formatted
 

@@ -17,6 +17,7 @@ from app.api.redemptions import Redemption
 from app.api.webhooks import Event
 from app.db import events as tables
 from app.db.redemptions import Redemption as RedemptionRow
+from app.engine.error_codes import UNAVAILABLE
 from app.events import outbox
 from app.events.broker import Broker
 from app.services import lookup
@@ -49,7 +50,7 @@ def _broker(ctx: Context) -> Broker:
                        FORBIDDEN)
     broker = ctx.extra.get("broker")
     if broker is None:
-        raise ApiError("subscriptions are not served here", "UNAVAILABLE")
+        raise ApiError("subscriptions are not served here", UNAVAILABLE)
     return broker
 
 

@@ -43,10 +43,9 @@ from strawberry.extensions import SchemaExtension
 from app.api import client_fields
 from app.api.auth import access_errors, is_introspection, unauthenticated
 from app.api.limits import QueryLimits, analyse, operation_of
+from app.engine.error_codes import BAD_REQUEST, TOO_MANY_TOKENS
 from app.settings import Settings
 
-TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
-BAD_REQUEST = "BAD_REQUEST"
 NUL_MESSAGE = "a string in the request contains U+0000 (NUL), which no field accepts"
 # A request without a key can only introspect; GraphiQL's full introspection query has under
 # 200 tokens, so a keyless document gets 400 (parsing 400 tokens takes a few milliseconds).

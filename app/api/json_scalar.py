@@ -17,9 +17,10 @@ from strawberry.scalars import JSON
 from strawberry.schema.types.scalar import DEFAULT_SCALAR_REGISTRY
 from strawberry.types.scalar import ScalarDefinition, scalar
 
+from app.engine.error_codes import JSON_TOO_DEEP
 from app.services.errors import MAX_JSON_DEPTH, json_too_deep
 
-CODE = "json_too_deep"
+CODE = JSON_TOO_DEEP
 
 
 def _too_deep() -> GraphQLError:

@@ -45,11 +45,13 @@ from graphql import (
 )
 
 # extensions.code of each refusal (stable: clients may branch on them)
-QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
-TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
-QUERY_TOO_LARGE = "QUERY_TOO_LARGE"
-QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
-TOO_MANY_REPEATS = "TOO_MANY_REPEATS"
+from app.engine.error_codes import (
+    QUERY_TOO_COSTLY,
+    QUERY_TOO_DEEP,
+    QUERY_TOO_LARGE,
+    TOO_MANY_ALIASES,
+    TOO_MANY_REPEATS,
+)
 
 # Cost: how many items a list may hold, for lists without a page size.
 MAX_PAGE = 100  # a connection's largest page (`first` ≤ 100)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -15,6 +14,7 @@ from app.api.catalog import Product, Sku
 from app.api.common import DeletePayload, RefInput, delete_mutation, given, mapped, ref_and_changes
 from app.api.context import Context
 from app.api.customers import Customer, UpsertCustomerInput, upsert_data
+from app.api.enums import OrderStatus
 from app.api.errors import UserError, mutation_call, query_call
 from app.api.relay import Connection, Node, connection, decode_cursor
 from app.api.scalars import SafeInt
@@ -26,14 +26,6 @@ from app.services import orders as service
 
 if TYPE_CHECKING:
     from app.api.redemptions import Redemption
-
-
-@strawberry.enum
-class OrderStatus(Enum):
-    CREATED = "CREATED"
-    PAID = "PAID"
-    CANCELED = "CANCELED"
-    FULFILLED = "FULFILLED"
 
 
 @strawberry.type

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry import UNSET
@@ -11,6 +10,7 @@ from strawberry.types import Info
 
 from app.api.common import given, mapped
 from app.api.context import Context
+from app.api.enums import ApiKeyKind
 from app.api.errors import UserError, mutation_call
 from app.api.relay import Node
 from app.db import projects as tables
@@ -40,12 +40,6 @@ class Project(Node):
             client_redeem_enabled=row.client_redeem_enabled,
             client_publish_enabled=row.client_publish_enabled, created_at=row.created_at,
         )
-
-
-@strawberry.enum
-class ApiKeyKind(Enum):
-    SECRET = "secret"
-    PUBLISHABLE = "publishable"
 
 
 @strawberry.type
@@ -142,7 +136,7 @@ class ProjectMutation:
     ) -> CreateApiKeyPayload:
         ctx = info.context
         call = service.create_key(
-            ctx.db, ctx.project_id, tables.KeyKind(input.kind.value), name=input.name
+            ctx.db, ctx.project_id, input.kind, name=input.name
         )
         return await mutation_call(
             mapped(call, lambda issued: CreatedApiKey(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -12,6 +11,12 @@ from strawberry.types import Info
 
 from app.api.categories import Category
 from app.api.context import Context
+from app.api.enums import (
+    HolderRole,
+    QualificationScenario,
+    QualificationSort,
+    RedeemableObject,
+)
 from app.api.errors import query_call
 from app.api.redeemable_types import Discount
 from app.api.relay import PageInfo
@@ -22,7 +27,6 @@ from app.api.validation import (
     GiftResult,
     OrderCalculation,
     OrderInput,
-    RedeemableObject,
     load_campaign,
     load_categories,
     request_error,
@@ -33,30 +37,6 @@ from app.services.checkout import RequestProblem, to_json
 
 if TYPE_CHECKING:
     from app.api.campaigns import Campaign
-
-
-@strawberry.enum
-class QualificationScenario(Enum):
-    ALL = "ALL"
-    CUSTOMER_WALLET = "CUSTOMER_WALLET"
-    AUDIENCE_ONLY = "AUDIENCE_ONLY"
-    PRODUCTS = "PRODUCTS"
-    PRODUCTS_DISCOUNT = "PRODUCTS_DISCOUNT"
-    PROMOTION_STACKS = "PROMOTION_STACKS"
-    PRODUCTS_BY_CUSTOMER = "PRODUCTS_BY_CUSTOMER"
-    PRODUCTS_DISCOUNT_BY_CUSTOMER = "PRODUCTS_DISCOUNT_BY_CUSTOMER"
-
-
-@strawberry.enum
-class QualificationSort(Enum):
-    DEFAULT = "DEFAULT"
-    BEST_DEAL = "BEST_DEAL"
-    LEAST_DEAL = "LEAST_DEAL"
-
-
-@strawberry.enum
-class HolderRole(Enum):
-    OWNER = "OWNER"
 
 
 @strawberry.input
@@ -164,7 +144,7 @@ def _request(input_: QualificationInput) -> service.QualificationRequest:
     return service.QualificationRequest(
         customer=stack.customer,
         order=stack.order,
-        scenario=service.Scenario(input_.scenario.value),
+        scenario=input_.scenario,
         filters=service.Filters(
             campaign_ids=_ids(f.campaign_ids),
             category_ids=_ids(f.category_ids),
@@ -174,7 +154,7 @@ def _request(input_: QualificationInput) -> service.QualificationRequest:
             holder_roles=frozenset(r.value for r in f.holder_roles)
             if f.holder_roles is not None else None,
         ) if f is not None else service.Filters(),
-        sort=service.Sort(input_.sort.value),
+        sort=input_.sort,
         first=input_.first,
         after=input_.after,
         metadata=input_.metadata,

@@ -14,6 +14,7 @@ from strawberry import UNSET
 from strawberry.types import Info
 
 from app.api.context import Context
+from app.api.enums import DiscountEffect, DiscountType, GiftEffect
 from app.api.scalars import SafeInt
 from app.services import rules as rule_service
 
@@ -44,40 +45,6 @@ def rules_loader(info: Info[Context, None]) -> DataLoader:
 
         loader = ctx.extra["rules_of"] = DataLoader(batch)
     return loader
-
-
-@strawberry.enum
-class DiscountType(Enum):
-    AMOUNT = "AMOUNT"
-    PERCENT = "PERCENT"
-    FIXED = "FIXED"
-    UNIT = "UNIT"
-    SHIPPING = "SHIPPING"
-
-
-@strawberry.enum
-class DiscountEffect(Enum):
-    APPLY_TO_ORDER = "APPLY_TO_ORDER"
-    APPLY_TO_ITEMS = "APPLY_TO_ITEMS"
-    APPLY_TO_ITEMS_PROPORTIONALLY = "APPLY_TO_ITEMS_PROPORTIONALLY"
-    APPLY_TO_ITEMS_PROPORTIONALLY_BY_QUANTITY = "APPLY_TO_ITEMS_PROPORTIONALLY_BY_QUANTITY"
-    APPLY_TO_ITEMS_BY_QUANTITY = "APPLY_TO_ITEMS_BY_QUANTITY"
-    ADD_MISSING_ITEMS = "ADD_MISSING_ITEMS"
-    ADD_NEW_ITEMS = "ADD_NEW_ITEMS"
-    ADD_MANY_ITEMS = "ADD_MANY_ITEMS"
-
-
-@strawberry.enum
-class GiftEffect(Enum):
-    APPLY_TO_ORDER = "APPLY_TO_ORDER"
-    APPLY_TO_ITEMS = "APPLY_TO_ITEMS"
-
-
-@strawberry.enum
-class VoucherType(Enum):
-    DISCOUNT_VOUCHER = "DISCOUNT_VOUCHER"
-    GIFT_VOUCHER = "GIFT_VOUCHER"
-    LOYALTY_CARD = "LOYALTY_CARD"
 
 
 @strawberry.input(description="One free-unit effect of a UNIT discount.")

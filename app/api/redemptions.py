@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -12,6 +11,7 @@ from strawberry.types import Info
 
 from app.api.context import Context
 from app.api.customers import Customer
+from app.api.enums import RedemptionResult, RedemptionStatus
 from app.api.errors import UserError, query_call
 from app.api.orders import Order
 from app.api.relay import Connection, Node, connection, decode_cursor
@@ -37,19 +37,6 @@ from app.services.errors import ServiceError
 if TYPE_CHECKING:
     from app.api.campaigns import PromotionTier
     from app.api.vouchers import Voucher
-
-
-@strawberry.enum
-class RedemptionResult(Enum):
-    SUCCESS = "SUCCESS"
-    FAILURE = "FAILURE"
-
-
-@strawberry.enum
-class RedemptionStatus(Enum):
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    ROLLED_BACK = "ROLLED_BACK"
 
 
 @strawberry.type

@@ -11,6 +11,7 @@ import strawberry
 
 from app.api.errors import bad_input
 from app.db.ids import prefix_of
+from app.engine.error_codes import INVALID_CURSOR
 
 T = TypeVar("T")
 
@@ -58,7 +59,7 @@ def decode_cursor(cursor: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         value = ""
     if prefix_of(value) is None:
-        raise bad_input("invalid_cursor", "after is not a cursor this API gave out", ["after"])
+        raise bad_input(INVALID_CURSOR, "after is not a cursor this API gave out", ["after"])
     return value
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -11,45 +10,17 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from app.api.context import Context
+from app.api.enums import (
+    DiscountCalculationMode,
+    RedeemablesApplicationMode,
+    RedeemablesNoEffectRule,
+    RedeemablesProductsApplicationMode,
+    RedeemablesRollbackOrderMode,
+    RedeemablesSortingRule,
+)
 from app.api.errors import UserError, mutation_call
 from app.api.redeemable_types import data_of
 from app.services import stacking_rules as service
-
-
-@strawberry.enum
-class RedeemablesApplicationMode(Enum):
-    ALL = "ALL"
-    PARTIAL = "PARTIAL"
-
-
-@strawberry.enum
-class RedeemablesSortingRule(Enum):
-    REQUESTED_ORDER = "REQUESTED_ORDER"
-    CATEGORY_HIERARCHY = "CATEGORY_HIERARCHY"
-
-
-@strawberry.enum
-class RedeemablesProductsApplicationMode(Enum):
-    STACK = "STACK"
-    ONCE = "ONCE"
-
-
-@strawberry.enum
-class RedeemablesNoEffectRule(Enum):
-    REDEEM_ANYWAY = "REDEEM_ANYWAY"
-    SKIP = "SKIP"
-
-
-@strawberry.enum
-class DiscountCalculationMode(Enum):
-    INITIAL_AMOUNT = "INITIAL_AMOUNT"
-    DISCOUNTED_AMOUNT = "DISCOUNTED_AMOUNT"
-
-
-@strawberry.enum
-class RedeemablesRollbackOrderMode(Enum):
-    WITH_ORDER = "WITH_ORDER"
-    WITHOUT_ORDER = "WITHOUT_ORDER"
 
 
 @strawberry.type(description="The effective stacking rules (defaults where never set).")

@@ -7,7 +7,6 @@ idempotent replay of a stored one render identically.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -16,28 +15,15 @@ from strawberry.types import Info
 
 from app.api.categories import Category
 from app.api.context import Context
+from app.api.enums import OrderStatus, RedeemableObject, RedeemableStatus
 from app.api.errors import ApiError
-from app.api.orders import OrderItemInput, OrderStatus
+from app.api.orders import OrderItemInput
 from app.api.redeemable_types import Discount
 from app.api.scalars import SafeInt
 from app.services import checkout
 
 if TYPE_CHECKING:
     from app.api.campaigns import Campaign
-
-
-@strawberry.enum
-class RedeemableObject(Enum):
-    VOUCHER = "VOUCHER"
-    PROMOTION_TIER = "PROMOTION_TIER"
-    PROMOTION_STACK = "PROMOTION_STACK"
-
-
-@strawberry.enum
-class RedeemableStatus(Enum):
-    APPLICABLE = "APPLICABLE"
-    INAPPLICABLE = "INAPPLICABLE"
-    SKIPPED = "SKIPPED"
 
 
 @strawberry.type

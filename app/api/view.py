@@ -35,16 +35,14 @@ from app.api.errors import INTERNAL, UNAUTHENTICATED, with_code
 from app.api.gate import NUL_MESSAGE
 from app.api.loaders import Loaders
 from app.db.session import Database
+from app.engine.error_codes import BAD_REQUEST, METHOD_NOT_ALLOWED, REQUEST_TOO_LARGE
+from app.engine.error_codes import HTTP_NOT_FOUND as NOT_FOUND
 from app.events.broker import Broker
 from app.services.projects import Principal
 from app.settings import Settings
 
 log = logging.getLogger("promogate.api")
 
-BAD_REQUEST = "BAD_REQUEST"
-REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
-METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
-NOT_FOUND = "NOT_FOUND"
 CODES = {400: BAD_REQUEST, 401: UNAUTHENTICATED, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED,
          413: REQUEST_TOO_LARGE}
 

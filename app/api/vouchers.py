@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -16,18 +15,17 @@ from app.api.categories import Category
 from app.api.common import DeletePayload, mapped
 from app.api.context import Context
 from app.api.customers import Customer
+from app.api.enums import GiftEffect, TransactionType, VoucherType
 from app.api.errors import UserError, mutation_call, query_call
 from app.api.redeemable_types import (
     Discount,
     DiscountInput,
-    GiftEffect,
     GiftInput,
     LoyaltyCardInput,
     RedemptionLimitInput,
     Validity,
     ValidityHoursInput,
     ValidityTimeframeInput,
-    VoucherType,
     data_of,
     rules_loader,
     validity_fields,
@@ -42,14 +40,6 @@ from app.services import vouchers as service
 from app.services.assets import asset_path
 from app.services.errors import ServiceError
 from app.services.vouchers import BalanceChange
-
-
-@strawberry.enum
-class TransactionType(Enum):
-    CREDITS_REDEMPTION = "CREDITS_REDEMPTION"
-    CREDITS_REFUND = "CREDITS_REFUND"
-    CREDITS_ADDITION = "CREDITS_ADDITION"
-    CREDITS_REMOVAL = "CREDITS_REMOVAL"
 
 
 @strawberry.type

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry import UNSET
@@ -12,20 +11,13 @@ from strawberry.types import Info
 
 from app.api.common import DeletePayload, given, mapped
 from app.api.context import Context
+from app.api.enums import WebhookDeliveryStatus
 from app.api.errors import UserError, mutation_call, query_call
 from app.api.relay import Connection, Node, connection, decode_cursor
 from app.db import events as tables
-from app.events import endpoints as service
 from app.services import lookup
+from app.services import webhooks as service
 from app.services.errors import ServiceError
-
-
-@strawberry.enum
-class WebhookDeliveryStatus(Enum):
-    PENDING = "PENDING"
-    FAILED = "FAILED"
-    DELIVERED = "DELIVERED"
-    DEAD = "DEAD"
 
 
 @strawberry.type(description="Something that happened, as written to the outbox.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.engine import error_codes
 from app.engine.discounts import default_effect
 from app.engine.formulas import Formula, FormulaError, compile_formula
 from app.engine.model import BundleRules, DiscountEffect, Redeemable, RedeemableObject
@@ -24,7 +25,7 @@ class CompileError(ValueError):
     def __init__(self, redeemable_id: str, message: str) -> None:
         super().__init__(f"{redeemable_id}: {message}")
         self.redeemable_id = redeemable_id
-        self.code = "invalid_validation_rules"
+        self.code = error_codes.INVALID_VALIDATION_RULES
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from decimal import Decimal
 
+from app.engine import error_codes
 from app.engine.bundles import evaluate_bundle
 from app.engine.compile import CompiledRedeemable, compile_redeemable
 from app.engine.discounts import (
@@ -147,10 +148,10 @@ def _run(
     for pos, entry in enumerate(entries):
         c = entry.compiled
         if failed and rules.redeemables_application_mode is ApplicationMode.ALL:
-            results.append(_skipped(entry, state, "preceding_validation_failed"))
+            results.append(_skipped(entry, state, error_codes.PRECEDING_VALIDATION_FAILED))
             continue
         if pos in excluded:
-            results.append(_skipped(entry, state, "exclusion_rules_not_met"))
+            results.append(_skipped(entry, state, error_codes.EXCLUSION_RULES_NOT_MET))
             continue
         outcome = _assess(entry, state, env)
         if outcome.reason is not None or outcome.effect is None:
@@ -174,7 +175,7 @@ def _run(
             results.append(_skipped(entry, state, key))
             continue
         if no_effect:
-            results.append(_skipped(entry, state, "no_effect"))
+            results.append(_skipped(entry, state, error_codes.NO_EFFECT))
             continue
         apply_effect(state, effect)
         counters.record(c, kind, pos)
@@ -230,7 +231,7 @@ def _qualify_stack(entry: _Entry, env: _Env) -> RedeemableResult:
             id=c.source.id,
             status=RedeemableStatus.INAPPLICABLE,
             order=order,
-            reason=reason or _reason("order_rules_violated"),
+            reason=reason or _reason(error_codes.ORDER_RULES_VIOLATED),
             campaign_id=c.source.campaign_id,
             categories=c.category_ids,
         )
@@ -275,22 +276,29 @@ def _assess(entry: _Entry, state: OrderState, env: _Env) -> _Outcome:
         RedeemableObject.PROMOTION_STACK: "promotion stack",
     }.get(r.object, "voucher")
     if not r.found:
-        return _Outcome(reason=_reason("not_found", f"Cannot find {noun} with id {r.id}"))
+        return _Outcome(reason=_reason(error_codes.NOT_FOUND, f"Cannot find {noun} with id {r.id}"))
     if not r.active:
         if tier:
             return _Outcome(
-                reason=_reason("promotion_inactive", f"Promotion Tier with id: {r.id} is disabled.")
+                reason=_reason(error_codes.PROMOTION_INACTIVE,
+                               f"Promotion Tier with id: {r.id} is disabled.")
             )
-        return _Outcome(reason=_reason("voucher_disabled", r.id))
+        return _Outcome(reason=_reason(error_codes.VOUCHER_DISABLED, r.id))
     window = c.validity.window(env.now)
     if window is not None:
-        code = "promotion_not_active_now" if tier else f"voucher_{window}"
+        if tier:
+            code = error_codes.PROMOTION_NOT_ACTIVE_NOW
+        elif window == "expired":
+            code = error_codes.VOUCHER_EXPIRED
+        else:
+            code = error_codes.VOUCHER_NOT_ACTIVE
         return _Outcome(reason=_reason(code, r.id))
     if not c.validity.active_now(env.now, env.tz):
-        code = "promotion_not_active_now" if tier else "voucher_not_active_now"
+        code = (error_codes.PROMOTION_NOT_ACTIVE_NOW if tier
+                else error_codes.VOUCHER_NOT_ACTIVE_NOW)
         return _Outcome(reason=_reason(code, r.id))
     if r.redemption_quantity is not None and live.redeemed_quantity >= r.redemption_quantity:
-        return _Outcome(reason=_reason("quantity_exceeded", r.id))
+        return _Outcome(reason=_reason(error_codes.QUANTITY_EXCEEDED, r.id))
     customer = req.customer
     if (
         r.is_referral_code
@@ -298,22 +306,22 @@ def _assess(entry: _Entry, state: OrderState, env: _Env) -> _Outcome:
         and live.referrer_id is not None
         and live.referrer_id in (customer.id, customer.source_id)
     ):
-        return _Outcome(reason=_reason("referrer_not_permitted_to_redeem", r.id))
+        return _Outcome(reason=_reason(error_codes.REFERRER_NOT_PERMITTED_TO_REDEEM, r.id))
     if r.kind is RedeemableKind.LOYALTY_CARD:
         if live.holder_id is not None and (
             customer is None or live.holder_id not in (customer.id, customer.source_id)
         ):
-            return _Outcome(reason=_reason("invalid_customer", r.id))
+            return _Outcome(reason=_reason(error_codes.INVALID_CUSTOMER, r.id))
         if item.reward is None:
-            return _Outcome(reason=_reason("missing_reward", r.id))
+            return _Outcome(reason=_reason(error_codes.MISSING_REWARD, r.id))
         if item.reward.points is not None and item.reward.points > live.loyalty_balance:
-            return _Outcome(reason=_reason("loyalty_card_points_exceeded", r.id))
+            return _Outcome(reason=_reason(error_codes.LOYALTY_CARD_POINTS_EXCEEDED, r.id))
     if (
         r.kind is RedeemableKind.GIFT_VOUCHER
         and item.gift_credits is not None
         and not 0 <= item.gift_credits <= live.gift_balance
     ):
-        return _Outcome(reason=_reason("gift_amount_exceeded", r.id))
+        return _Outcome(reason=_reason(error_codes.GIFT_AMOUNT_EXCEEDED, r.id))
 
     mode = calculation_mode(c, env.rules)
     once = env.rules.redeemables_products_application_mode is ProductsApplicationMode.ONCE
@@ -353,7 +361,7 @@ def _assess(entry: _Entry, state: OrderState, env: _Env) -> _Outcome:
     if bundle is not None and bundle.quantity == 0:
         return _Outcome(
             reason=_reason(
-                "order_rules_violated",
+                error_codes.ORDER_RULES_VIOLATED,
                 "Bundle is incomplete",
                 c.rule_sets[0].id if c.rule_sets else None,
             ),
@@ -372,7 +380,7 @@ def _discount_of(outcome: _Outcome) -> int:
 
 def _rule_reason(failure: RuleFailure, rule_id: str, set_message: str | None, rid: str) -> Reason:
     if failure.missing_customer:
-        return _reason("missing_customer", rid, rule_id, failure.path)
+        return _reason(error_codes.MISSING_CUSTOMER, rid, rule_id, failure.path)
     code = rule_area(failure.name)
     return _reason(
         code,
@@ -401,7 +409,7 @@ def _compute(
                 p for p in (c.targets or ALL_ITEMS).picks(state.lines, once) if p.line.subtotal > 0
             ]
             if not picks:
-                return _Outcome(reason=_reason("missing_order_items_amount", r.id))
+                return _Outcome(reason=_reason(error_codes.MISSING_ORDER_ITEMS_AMOUNT, r.id))
             effect = gift_items_effect(credits, state, picks)
         else:
             effect = Effect(order_discount=credits)
@@ -607,7 +615,7 @@ def _inapplicable(
         entry,
         RedeemableStatus.INAPPLICABLE,
         order or snapshot(state, 0, {}),
-        reason=outcome.reason or _reason("invalid_payload"),
+        reason=outcome.reason or _reason(error_codes.INVALID_PAYLOAD),
         bundle=outcome.bundle,
     )
 

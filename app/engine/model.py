@@ -66,6 +66,13 @@ class DiscountEffect(StrEnum):
     ADD_MANY_ITEMS = "ADD_MANY_ITEMS"
 
 
+class GiftEffect(StrEnum):
+    """What a gift card's credits pay for (the gift subset of `DiscountEffect`)."""
+
+    APPLY_TO_ORDER = "APPLY_TO_ORDER"
+    APPLY_TO_ITEMS = "APPLY_TO_ITEMS"
+
+
 class ApplicationRule(StrEnum):
     APPLY_TO_EVERY = "APPLY_TO_EVERY"
     APPLY_TO_CHEAPEST = "APPLY_TO_CHEAPEST"
@@ -86,6 +93,8 @@ class TargetObject(StrEnum):
 
 
 class CategoryType(StrEnum):
+    """A category's stacking kind (`categories.stacking_rules_type`; NULL there: common)."""
+
     JOINT = "JOINT"
     EXCLUSIVE = "EXCLUSIVE"
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
+from app.engine.error_codes import AMOUNT_TOO_LARGE as AMOUNT_TOO_LARGE  # re-exported
 from app.engine.model import OrderCalculation
 
 K = TypeVar("K")
@@ -22,7 +23,6 @@ K = TypeVar("K")
 MAX_AMOUNT = 2**53 - 1
 """The largest amount (and the smallest is its negative): 9,007,199,254,740,991."""
 
-AMOUNT_TOO_LARGE = "amount_too_large"
 
 _ONE = Decimal(1)
 _HUNDRED = Decimal(100)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from app.engine import error_codes
 from app.engine.model import Customer, Mode, Rule, TargetObject, ValidationRule
 from app.engine.state import Line
 from app.engine.values import (
@@ -675,10 +676,10 @@ def _holder_only(ctx: RuleContext) -> bool:
 def rule_area(name: str) -> str:
     """The reason code for a failing rule of this name."""
     if name.startswith(("customer.", "publication.")):
-        return "customer_rules_violated"
+        return error_codes.CUSTOMER_RULES_VIOLATED
     if name.startswith(("order.", "product.", "sku.")):
-        return "order_rules_violated"
-    return "redemption_rules_violated"
+        return error_codes.ORDER_RULES_VIOLATED
+    return error_codes.REDEMPTION_RULES_VIOLATED
 
 
 _LEGACY_PRODUCT_RULES = {"product.id": "product", "sku.id": "sku"}

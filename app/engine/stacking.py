@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from app.engine import error_codes
 from app.engine.compile import CompiledRedeemable
 from app.engine.model import (
     CalculationMode,
@@ -34,18 +35,18 @@ class Stackability(StrEnum):
 
 def check_request(keys: Sequence[tuple[RedeemableObject, str]], rules: StackingRules) -> None:
     if not keys:
-        raise RequestError("invalid_payload", "At least one redeemable is required")
+        raise RequestError(error_codes.INVALID_PAYLOAD, "At least one redeemable is required")
     if len(keys) > rules.redeemables_limit:
         raise RequestError(
-            "too_many_redeemables",
+            error_codes.TOO_MANY_REDEEMABLES,
             f"At most {rules.redeemables_limit} redeemables are allowed per request",
         )
     if len(set(keys)) != len(keys):
-        raise RequestError("duplicated_redeemables", "Duplicated redeemables detected")
+        raise RequestError(error_codes.DUPLICATED_REDEEMABLES, "Duplicated redeemables detected")
     stacks = sum(1 for obj, _ in keys if obj is RedeemableObject.PROMOTION_STACK)
     if stacks and len(keys) > 1:
         raise RequestError(
-            "invalid_redeemables", "Promotion Stack cannot be use with other redeemables"
+            error_codes.INVALID_REDEEMABLES, "Promotion Stack cannot be use with other redeemables"
         )
 
 
@@ -103,28 +104,28 @@ class StackCounters:
         self, c: CompiledRedeemable, kind: Stackability, rules: StackingRules
     ) -> str | None:
         if self.total >= rules.applicable_redeemables_limit:
-            return "applicable_redeemables_limit_exceeded"
+            return error_codes.APPLICABLE_REDEEMABLES_LIMIT_EXCEEDED
         for cat in c.category_ids:
             limit = rules.applicable_redeemables_category_limits.get(
                 cat, rules.applicable_redeemables_per_category_limit
             )
             if self.per_category.get(cat, 0) >= limit:
-                return "applicable_redeemables_per_category_limit_exceeded"
+                return error_codes.APPLICABLE_REDEEMABLES_PER_CATEGORY_LIMIT_EXCEEDED
         if kind is Stackability.EXCLUSIVE:
             key = self.exclusive_key(c, rules)
             if key is not None:
                 return key
         if kind is Stackability.COMMON and self.exclusive > 0:
-            return "exclusion_rules_not_met"
+            return error_codes.EXCLUSION_RULES_NOT_MET
         return None
 
     def exclusive_key(self, c: CompiledRedeemable, rules: StackingRules) -> str | None:
         if self.exclusive >= rules.applicable_exclusive_redeemables_limit:
-            return "applicable_exclusive_redeemables_limit_exceeded"
+            return error_codes.APPLICABLE_EXCLUSIVE_REDEEMABLES_LIMIT_EXCEEDED
         for cat in c.category_ids:
             limit = rules.applicable_exclusive_redeemables_per_category_limit
             if self.exclusive_per_category.get(cat, 0) >= limit:
-                return "applicable_exclusive_redeemables_per_category_limit_exceeded"
+                return error_codes.APPLICABLE_EXCLUSIVE_REDEEMABLES_PER_CATEGORY_LIMIT_EXCEEDED
         return None
 
     def record(self, c: CompiledRedeemable, kind: Stackability, position: int) -> None:

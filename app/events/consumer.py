@@ -2,8 +2,10 @@
 
 Subject: `<subject>.<project_id>.order` or `<subject>.<project_id>.event`; body: JSON (an
 OrderInput-shaped order, or `{event, customer, metadata}`); header `Nats-Msg-Id`: the
-message id that makes processing idempotent. Messages the API would refuse are logged and
-acknowledged (retrying cannot fix them); unexpected failures are redelivered later.
+message id that makes processing idempotent. What a message does is not decided here: the
+caller passes the handler (`app.services.inbound.handle`). Messages the handler refuses
+(`Refused`) or that are not JSON are logged and acknowledged (retrying cannot fix them);
+unexpected failures are redelivered later.
 """
 
 from __future__ import annotations
@@ -12,22 +14,30 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.db.session import Database
-from app.events import inbound
 from app.events.tasks import cancel
-from app.services.errors import ServiceError
 
 log = logging.getLogger("promogate.events")
+
+InboundHandler = Callable[[Database, str, str, Any, str], Awaitable[object]]
+"""`(db, project_id, kind, body, message_id)`: apply one inbound message. It raises `Refused`
+for a message that retrying cannot fix; any other exception means "try again later"."""
+
+
+class Refused(Exception):
+    """An inbound message that retrying cannot fix (bad subject, body or content)."""
 
 
 class BusConsumer:
     def __init__(
-        self, db: Database, url: str, *, subject: str = "promogate_in",
-        stream: str = "PROMOGATE_IN", durable: str = "promogate",
+        self, db: Database, url: str, *, handle: InboundHandler,
+        subject: str = "promogate_in", stream: str = "PROMOGATE_IN", durable: str = "promogate",
     ) -> None:
         self.db = db
+        self.handle_message = handle
         self.url = url
         self.subject = subject
         self.stream = stream
@@ -79,11 +89,11 @@ class BusConsumer:
         message_id = headers.get("Nats-Msg-Id") or f"stream-seq-{message.metadata.sequence.stream}"
         try:
             if len(parts) < 3:
-                raise ServiceError.one("invalid_payload", "subject is <subject>.<project>.<kind>")
+                raise Refused("subject is <subject>.<project>.<kind>")
             project_id, kind = parts[-2], parts[-1]
-            await inbound.process(self.db, project_id, kind, json.loads(message.data),
-                                  message_id)
-        except (ServiceError, ValueError) as exc:
+            await self.handle_message(self.db, project_id, kind, json.loads(message.data),
+                                      message_id)
+        except (Refused, ValueError) as exc:
             log.warning("bus consumer: refused %s (%s): %s", message.subject, message_id, exc)
             await message.ack()
             return

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from app.db.session import Database
-from app.events.consumer import BusConsumer
+from app.events.consumer import BusConsumer, InboundHandler
 from app.events.dispatcher import Dispatcher
 from app.events.retention import Pruner
 from app.events.settings import EventSettings
@@ -30,14 +30,19 @@ class Background:
         self.parts.clear()
 
 
-async def start_background(db: Database, settings: EventSettings | None = None) -> Background:
+async def start_background(
+    db: Database, settings: EventSettings | None = None, *, inbound: InboundHandler | None = None
+) -> Background:
     """The webhook dispatcher and the event pruner (unless PROMOGATE_EVENT_RETENTION_DAYS is
     0); with PROMOGATE_NATS_URL the NATS sink relay, and with PROMOGATE_NATS_INBOUND_SUBJECT
-    too the inbound consumer."""
+    too the inbound consumer, which hands each message to `inbound` (the caller's use case:
+    `app.services.inbound.handle`)."""
     settings = settings or EventSettings()
     running = Background()
     if not settings.dispatcher:
         return running
+    if settings.nats_url and settings.nats_inbound_subject and inbound is None:
+        raise ValueError("the inbound consumer needs a handler (start_background(inbound=…))")
     try:
         dispatcher = Dispatcher(db, poll_interval=settings.dispatcher_poll_interval,
                                 allow_private=settings.webhooks_allow_private)
@@ -53,7 +58,8 @@ async def start_background(db: Database, settings: EventSettings | None = None) 
             await relay.start()
             running.parts.append(relay)
             if settings.nats_inbound_subject:
-                consumer = BusConsumer(db, settings.nats_url,
+                assert inbound is not None
+                consumer = BusConsumer(db, settings.nats_url, handle=inbound,
                                        subject=settings.nats_inbound_subject)
                 await consumer.start()
                 running.parts.append(consumer)

@@ -23,6 +23,15 @@ from app.db.catalog import (
 from app.db.ids import new_id
 from app.db.repository import Page
 from app.db.session import Database
+from app.engine.error_codes import (
+    INVALID_ATTRIBUTES,
+    INVALID_FILTER,
+    INVALID_OBJECT,
+    INVALID_PRODUCTS,
+    INVALID_TYPE,
+    REQUIRED,
+    TOO_MANY_ITEMS,
+)
 from app.services import lookup
 from app.services.errors import Checks, not_found
 
@@ -35,7 +44,7 @@ MAX_COLLECTION_MEMBERS = 1000
 def _check_product(checks: Checks, data: dict[str, Any], *, creating: bool) -> None:
     checks.text(data.get("name"), ["name"], max_length=500, required=creating)
     if not creating and "name" in data and data["name"] is None:
-        checks.fail("required", "a product needs a name", ["name"])
+        checks.fail(REQUIRED, "a product needs a name", ["name"])
     checks.source_id(data.get("source_id"), ["sourceId"])
     checks.money(data.get("price"), ["price"])
     checks.metadata(data.get("metadata"), ["metadata"])
@@ -116,9 +125,9 @@ def _check_sku(checks: Checks, data: dict[str, Any]) -> None:
     attributes = data.get("attributes")
     if attributes is not None:
         if not isinstance(attributes, dict):
-            checks.fail("invalid_attributes", "attributes must be a JSON object", ["attributes"])
+            checks.fail(INVALID_ATTRIBUTES, "attributes must be a JSON object", ["attributes"])
         elif len(attributes) > MAX_ATTRIBUTES:
-            checks.fail("too_many_items", f"at most {MAX_ATTRIBUTES} entries", ["attributes"])
+            checks.fail(TOO_MANY_ITEMS, f"at most {MAX_ATTRIBUTES} entries", ["attributes"])
 
 
 async def create_sku(db: Database, project_id: str, data: dict[str, Any]) -> Sku:
@@ -181,34 +190,34 @@ def _check_collection(
 ) -> None:
     checks.text(data.get("name"), ["name"], max_length=500, required="name" in data)
     if collection_type is not None and collection_type not in CollectionType.__members__:
-        checks.fail("invalid_type", "type must be STATIC or AUTO_UPDATE", ["type"])
+        checks.fail(INVALID_TYPE, "type must be STATIC or AUTO_UPDATE", ["type"])
         return
     members = data.get("products")
     spec = data.get("filter")
     if collection_type == CollectionType.STATIC and spec is not None:
-        checks.fail("invalid_filter", "a STATIC collection lists products; no filter", ["filter"])
+        checks.fail(INVALID_FILTER, "a STATIC collection lists products; no filter", ["filter"])
     if collection_type == CollectionType.AUTO_UPDATE:
         if members is not None:
             checks.fail(
-                "invalid_products", "an AUTO_UPDATE collection is defined by its filter",
+                INVALID_PRODUCTS, "an AUTO_UPDATE collection is defined by its filter",
                 ["products"],
             )
         if spec is None and (creating or "filter" in data):
-            checks.fail("required", "an AUTO_UPDATE collection needs a filter", ["filter"])
+            checks.fail(REQUIRED, "an AUTO_UPDATE collection needs a filter", ["filter"])
     if spec is not None:
         try:
             validate_filter(spec)
         except FilterError as exc:
-            checks.fail("invalid_filter", str(exc), ["filter", *exc.path])
+            checks.fail(INVALID_FILTER, str(exc), ["filter", *exc.path])
     if members is not None and checks.list_size(
         members, ["products"], maximum=MAX_COLLECTION_MEMBERS
     ):
         for index, member in enumerate(members):
             if member.object not in ("product", "sku"):
-                checks.fail("invalid_object", "object must be product or sku",
+                checks.fail(INVALID_OBJECT, "object must be product or sku",
                             ["products", index, "object"])
             if (member.id is None) == (member.source_id is None):
-                checks.fail("required", "give exactly one of id and sourceId",
+                checks.fail(REQUIRED, "give exactly one of id and sourceId",
                             ["products", index])
 
 

@@ -8,9 +8,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.db import repository
-from app.db.categories import Category, StackingRulesType
+from app.db.categories import Category
 from app.db.ids import new_id
 from app.db.session import Database
+from app.engine.error_codes import (
+    DUPLICATE_NAME,
+    INVALID_HIERARCHY,
+    INVALID_STACKING_RULES_TYPE,
+    REQUIRED,
+)
+from app.engine.model import CategoryType
 from app.services.errors import Checks, ServiceError, not_found
 
 MAX_HIERARCHY = 1_000_000
@@ -19,18 +26,18 @@ MAX_HIERARCHY = 1_000_000
 def _check(checks: Checks, data: dict[str, Any], *, creating: bool) -> None:
     checks.text(data.get("name"), ["name"], max_length=200, required=creating)
     if not creating and "name" in data and data["name"] is None:
-        checks.fail("required", "a category needs a name", ["name"])
+        checks.fail(REQUIRED, "a category needs a name", ["name"])
     hierarchy = data.get("hierarchy")
     if hierarchy is not None and not 0 <= hierarchy <= MAX_HIERARCHY:
-        checks.fail("invalid_hierarchy", f"hierarchy must be 0..{MAX_HIERARCHY}", ["hierarchy"])
+        checks.fail(INVALID_HIERARCHY, f"hierarchy must be 0..{MAX_HIERARCHY}", ["hierarchy"])
     kind = data.get("stacking_rules_type")
-    if kind is not None and kind not in StackingRulesType.__members__:
-        checks.fail("invalid_stacking_rules_type", "must be JOINT, EXCLUSIVE or null (common)",
+    if kind is not None and kind not in CategoryType.__members__:
+        checks.fail(INVALID_STACKING_RULES_TYPE, "must be JOINT, EXCLUSIVE or null (common)",
                     ["stackingRulesType"])
 
 
 def _duplicate_name() -> ServiceError:
-    return ServiceError.one("duplicate_name", "another category already has this name", ["name"])
+    return ServiceError.one(DUPLICATE_NAME, "another category already has this name", ["name"])
 
 
 async def _name_taken(session: Any, project_id: str, name: str, own_id: str | None) -> bool:

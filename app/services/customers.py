@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.customers import Customer
 from app.db.ids import new_id
 from app.db.session import Database
+from app.engine.error_codes import INVALID_ADDRESS, INVALID_BIRTHDATE, INVALID_EMAIL, JSON_TOO_DEEP
 from app.events import payloads
 from app.events.outbox import emit
 from app.services import lookup
@@ -34,16 +35,16 @@ def check_customer(checks: Checks, data: dict[str, Any], path: list[str | int]) 
     checks.text(data.get("name"), [*path, "name"], max_length=500)
     email = data.get("email")
     if email is not None and (len(email) > 320 or not EMAIL_RE.match(email)):
-        checks.fail("invalid_email", "not an email address", [*path, "email"])
+        checks.fail(INVALID_EMAIL, "not an email address", [*path, "email"])
     checks.text(data.get("phone"), [*path, "phone"], max_length=64)
     birthdate = data.get("birthdate")
     if birthdate is not None and birthdate > date.today():
-        checks.fail("invalid_birthdate", "birthdate is in the future", [*path, "birthdate"])
+        checks.fail(INVALID_BIRTHDATE, "birthdate is in the future", [*path, "birthdate"])
     address = data.get("address")
     if address is not None and not isinstance(address, dict):
-        checks.fail("invalid_address", "address must be a JSON object", [*path, "address"])
+        checks.fail(INVALID_ADDRESS, "address must be a JSON object", [*path, "address"])
     elif json_too_deep(address):
-        checks.fail("json_too_deep", f"JSON nests at most {MAX_JSON_DEPTH} levels",
+        checks.fail(JSON_TOO_DEEP, f"JSON nests at most {MAX_JSON_DEPTH} levels",
                     [*path, "address"])
     checks.metadata(data.get("metadata"), [*path, "metadata"])
 

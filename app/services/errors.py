@@ -8,6 +8,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.engine import money as engine_money
+from app.engine.error_codes import (
+    BLANK,
+    INVALID_METADATA,
+    INVALID_QUANTITY,
+    INVALID_SOURCE_ID,
+    JSON_TOO_DEEP,
+    METADATA_TOO_LARGE,
+    NEGATIVE_AMOUNT,
+    NOT_FOUND,
+    REQUIRED,
+    TOO_LONG,
+    TOO_MANY_ITEMS,
+)
 
 MAX_METADATA_BYTES = 64 * 1024
 # JSON values a client sends (metadata, conditions, filters, …) nest at most this deep, so no
@@ -53,7 +66,7 @@ class ServiceError(Exception):
 
 
 def not_found(kind: str, ref: str, field: list[str]) -> ServiceError:
-    return ServiceError.one("not_found", f"{kind} {ref!r} does not exist", field)
+    return ServiceError.one(NOT_FOUND, f"{kind} {ref!r} does not exist", field)
 
 
 @dataclass
@@ -74,17 +87,17 @@ class Checks:
     ) -> None:
         if value is None:
             if required:
-                self.fail("required", "a value is required", path)
+                self.fail(REQUIRED, "a value is required", path)
             return
         if not value.strip():
-            self.fail("blank", "must not be blank", path)
+            self.fail(BLANK, "must not be blank", path)
         elif len(value) > max_length:
-            self.fail("too_long", f"at most {max_length} characters", path)
+            self.fail(TOO_LONG, f"at most {max_length} characters", path)
 
     def source_id(self, value: str | None, path: list[str | int]) -> None:
         if value is not None and not SOURCE_ID_RE.match(value):
             self.fail(
-                "invalid_source_id",
+                INVALID_SOURCE_ID,
                 "source id must be 1-200 characters without leading or trailing spaces",
                 path,
             )
@@ -93,7 +106,7 @@ class Checks:
         if value is None:
             return
         if value < 0:
-            self.fail("negative_amount", "must not be negative", path)
+            self.fail(NEGATIVE_AMOUNT, "must not be negative", path)
         else:
             self.fits(value, path)
 
@@ -108,26 +121,26 @@ class Checks:
         if value is None:
             return
         if value <= 0:
-            self.fail("invalid_quantity", "must be greater than zero", path)
+            self.fail(INVALID_QUANTITY, "must be greater than zero", path)
         elif value > maximum:
-            self.fail("invalid_quantity", f"must be at most {maximum}", path)
+            self.fail(INVALID_QUANTITY, f"must be at most {maximum}", path)
 
     def metadata(self, value: Any, path: list[str | int]) -> None:
         if value is None:
             return
         if not isinstance(value, dict):
-            self.fail("invalid_metadata", "metadata must be a JSON object", path)
+            self.fail(INVALID_METADATA, "metadata must be a JSON object", path)
             return
         if json_too_deep(value):
-            self.fail("json_too_deep", f"JSON nests at most {MAX_JSON_DEPTH} levels", path)
+            self.fail(JSON_TOO_DEEP, f"JSON nests at most {MAX_JSON_DEPTH} levels", path)
             return
         if len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_BYTES:
             self.fail(
-                "metadata_too_large", f"metadata must be at most {MAX_METADATA_BYTES} bytes", path
+                METADATA_TOO_LARGE, f"metadata must be at most {MAX_METADATA_BYTES} bytes", path
             )
 
     def list_size(self, value: list[Any] | None, path: list[str | int], *, maximum: int) -> bool:
         if value is not None and len(value) > maximum:
-            self.fail("too_many_items", f"at most {maximum} entries", path)
+            self.fail(TOO_MANY_ITEMS, f"at most {maximum} entries", path)
             return False
         return True

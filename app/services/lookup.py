@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 from app.db import repository
 from app.db.repository import Page
 from app.db.session import Database
+from app.engine.error_codes import DUPLICATE_SOURCE_ID, INVALID_PAGE_SIZE, REQUIRED
 from app.services.errors import ServiceError, not_found
 
 M = TypeVar("M", bound=SQLModel)
@@ -32,7 +33,7 @@ def check_page_size(first: int | None) -> int:
         return DEFAULT_PAGE
     if first < 0 or first > MAX_PAGE:
         raise ServiceError.one(
-            "invalid_page_size", f"first must be between 0 and {MAX_PAGE}", ["first"]
+            INVALID_PAGE_SIZE, f"first must be between 0 and {MAX_PAGE}", ["first"]
         )
     return first
 
@@ -54,7 +55,7 @@ async def resolve(
 ) -> M:
     """The object named by id (preferred) or source id, or a `not_found` error at `path`."""
     if id_ is None and source_id is None:
-        raise ServiceError.one("required", f"give the {kind}'s id or sourceId", [*path, "id"])
+        raise ServiceError.one(REQUIRED, f"give the {kind}'s id or sourceId", [*path, "id"])
     found = await find(session, model, project_id, id_=id_, source_id=source_id)
     if found is None:
         field = "id" if id_ is not None else "sourceId"
@@ -101,7 +102,7 @@ async def delete_by_ref(
     """Delete the object named by id, or by source id where the object has one."""
     source_id = ref.get("source_id") if hasattr(model, "source_id") else None
     if ref.get("id") is None and source_id is None:
-        raise ServiceError.one("required", f"give the {kind}'s id", ["id"])
+        raise ServiceError.one(REQUIRED, f"give the {kind}'s id", ["id"])
     async with db.write() as session:
         found = await resolve(
             session, model, project_id, kind, id_=ref.get("id"), source_id=source_id, path=[]
@@ -115,5 +116,5 @@ async def delete_by_ref(
 
 def duplicate_source_id(kind: str, path: list[str]) -> ServiceError:
     return ServiceError.one(
-        "duplicate_source_id", f"another {kind} already has this sourceId", path
+        DUPLICATE_SOURCE_ID, f"another {kind} already has this sourceId", path
     )

@@ -22,6 +22,14 @@ from app.db.orders import (
 )
 from app.db.session import Database
 from app.engine import money
+from app.engine.error_codes import (
+    INVALID_STATUS,
+    MISSING_AMOUNT,
+    MISSING_ITEM_PRICE,
+    NOT_FOUND,
+    REQUIRED,
+    SKU_PRODUCT_MISMATCH,
+)
 from app.events import payloads
 from app.events.outbox import emit
 from app.services import customers, lookup
@@ -47,7 +55,7 @@ def _check_order(checks: Checks, data: dict[str, Any]) -> None:
     checks.metadata(data.get("metadata"), ["metadata"])
     status = data.get("status")
     if status is not None and status not in OrderStatus.__members__:
-        checks.fail("invalid_status", "unknown order status", ["status"])
+        checks.fail(INVALID_STATUS, "unknown order status", ["status"])
     if data.get("customer") is not None:
         customers.check_customer(checks, data["customer"], ["customer"])
     items: list[ItemInput] | None = data.get("items")
@@ -56,7 +64,7 @@ def _check_order(checks: Checks, data: dict[str, Any]) -> None:
     for index, item in enumerate(items):
         path: list[str | int] = ["items", index]
         if item.product_id is None and item.sku_id is None and item.source_id is None:
-            checks.fail("required", "an item names a productId, skuId or sourceId", path)
+            checks.fail(REQUIRED, "an item names a productId, skuId or sourceId", path)
         checks.source_id(item.source_id, [*path, "sourceId"])
         checks.positive(item.quantity, [*path, "quantity"], maximum=MAX_QUANTITY)
         checks.money(item.price, [*path, "price"])
@@ -84,17 +92,17 @@ async def _build_items(
         elif item.sku_id is not None:
             sku = skus.get(item.sku_id)
             if sku is None:
-                checks.fail("not_found", f"SKU {item.sku_id!r} does not exist", [*path, "skuId"])
+                checks.fail(NOT_FOUND, f"SKU {item.sku_id!r} does not exist", [*path, "skuId"])
                 continue
             if item.product_id is not None and item.product_id != sku.product_id:
-                checks.fail("sku_product_mismatch", "this SKU belongs to another product",
+                checks.fail(SKU_PRODUCT_MISMATCH, "this SKU belongs to another product",
                             [*path, "skuId"])
                 continue
             product = products.get(sku.product_id)
         elif item.product_id is not None:
             product = products.get(item.product_id)
             if product is None:
-                checks.fail("not_found", f"product {item.product_id!r} does not exist",
+                checks.fail(NOT_FOUND, f"product {item.product_id!r} does not exist",
                             [*path, "productId"])
                 continue
         elif item.source_id is not None:
@@ -111,7 +119,7 @@ async def _build_items(
         amount = item.amount
         if amount is None:
             if price is None:
-                checks.fail("missing_item_price",
+                checks.fail(MISSING_ITEM_PRICE,
                             "no price given and none in the catalog: send price or amount",
                             [*path, "price"])
                 continue
@@ -176,7 +184,7 @@ async def create_order(db: Database, project_id: str, data: dict[str, Any]) -> O
     checks = Checks()
     _check_order(checks, data)
     if data.get("items") is None and data.get("amount") is None:
-        checks.fail("missing_amount", "an order needs an amount or items", ["amount"])
+        checks.fail(MISSING_AMOUNT, "an order needs an amount or items", ["amount"])
     checks.raise_if_any()
     order = Order(
         id=new_id("ord"), project_id=project_id, source_id=data.get("source_id"),

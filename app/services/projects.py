@@ -24,6 +24,7 @@ from app.db.projects import (
     revoke_key,
 )
 from app.db.session import Database
+from app.engine.error_codes import DUPLICATE_KEY, INVALID_CURRENCY, INVALID_TIME_ZONE
 from app.services.errors import Checks, ServiceError, not_found
 
 SANDBOX_NAME = "Sandbox"
@@ -64,12 +65,12 @@ def _check_project_fields(
 ) -> None:
     checks.text(name, ["name"], max_length=200)
     if currency is not None and not (len(currency) == 3 and currency.isalpha()):
-        checks.fail("invalid_currency", "currency must be a 3-letter ISO 4217 code", ["currency"])
+        checks.fail(INVALID_CURRENCY, "currency must be a 3-letter ISO 4217 code", ["currency"])
     if time_zone is not None:
         try:
             ZoneInfo(time_zone)
         except (ZoneInfoNotFoundError, ValueError):
-            checks.fail("invalid_time_zone", f"unknown time zone {time_zone!r}", ["timeZone"])
+            checks.fail(INVALID_TIME_ZONE, f"unknown time zone {time_zone!r}", ["timeZone"])
 
 
 async def create_project(
@@ -142,7 +143,7 @@ async def create_key(
                 raise not_found("project", project_id, ["project"])
             session.add(issued.key)
     except IntegrityError as exc:
-        raise ServiceError.one("duplicate_key", "this key value is already in use", []) from exc
+        raise ServiceError.one(DUPLICATE_KEY, "this key value is already in use", []) from exc
     return issued
 
 

@@ -13,6 +13,14 @@ from app.db.campaigns import Campaign, CampaignType, PromotionStack, PromotionTi
 from app.db.ids import new_id
 from app.db.rules import AssignedObject
 from app.db.session import Database
+from app.engine.error_codes import (
+    INVALID_CAMPAIGN,
+    INVALID_HIERARCHY,
+    INVALID_PROMOTION_STACK,
+    REQUIRED,
+    RESOURCE_IN_USE,
+    TOO_MANY_ITEMS,
+)
 from app.events.outbox import emit_row
 from app.services import redeemable_inputs as shared
 from app.services.errors import Checks, ServiceError, not_found
@@ -28,7 +36,7 @@ def check_tier(checks: Checks, data: dict[str, Any], current: PromotionTier | No
     creating = current is None
     checks.text(data.get("name"), ["name"], max_length=200, required=creating)
     if not creating and "name" in data and data["name"] is None:
-        checks.fail("required", "a promotion tier needs a name", ["name"])
+        checks.fail(REQUIRED, "a promotion tier needs a name", ["name"])
     checks.text(data.get("banner"), ["banner"], max_length=1000)
     action = data.get("action")
     if creating or "action" in data:
@@ -36,7 +44,7 @@ def check_tier(checks: Checks, data: dict[str, Any], current: PromotionTier | No
                               required=True)
     hierarchy = data.get("hierarchy")
     if hierarchy is not None and not 0 <= hierarchy <= MAX_HIERARCHY:
-        checks.fail("invalid_hierarchy", f"hierarchy must be 0..{MAX_HIERARCHY}", ["hierarchy"])
+        checks.fail(INVALID_HIERARCHY, f"hierarchy must be 0..{MAX_HIERARCHY}", ["hierarchy"])
     shared.check_validity(checks, data, current)
     shared.check_rule_ids(checks, data.get("validation_rule_ids"), ["validationRuleIds"])
     checks.metadata(data.get("metadata"), ["metadata"])
@@ -90,7 +98,7 @@ async def _promotion_campaign(session: AsyncSession, project_id: str, campaign_i
         raise not_found("campaign", campaign_id, ["campaignId"])
     if campaign.campaign_type != CampaignType.PROMOTION:
         raise ServiceError.one(
-            "invalid_campaign", "promotion tiers belong to a PROMOTION campaign", ["campaignId"]
+            INVALID_CAMPAIGN, "promotion tiers belong to a PROMOTION campaign", ["campaignId"]
         )
     return campaign
 
@@ -109,7 +117,7 @@ async def create_promotion_tier(
         count, highest = (await session.execute(count_stmt)).one()
         if count >= MAX_TIERS_PER_CAMPAIGN:
             raise ServiceError.one(
-                "too_many_items", f"a campaign has at most {MAX_TIERS_PER_CAMPAIGN} tiers",
+                TOO_MANY_ITEMS, f"a campaign has at most {MAX_TIERS_PER_CAMPAIGN} tiers",
                 ["campaignId"],
             )
         tier = await add_tier(session, project_id, campaign.id, data, [], (highest or 0) + 1)
@@ -164,7 +172,7 @@ async def delete_promotion_tier(db: Database, project_id: str, tier_id: str) -> 
         using = [s.name for s in stacks if tier.id in s.tier_ids]
         if using:
             raise ServiceError.one(
-                "resource_in_use",
+                RESOURCE_IN_USE,
                 f"the tier is in promotion stack(s) {', '.join(using)}; change them first",
                 ["id"],
             )
@@ -203,17 +211,17 @@ async def _stacks_of_campaign(
 def _check_stack(checks: Checks, data: dict[str, Any], *, creating: bool) -> None:
     checks.text(data.get("name"), ["name"], max_length=200, required=creating)
     if not creating and "name" in data and data["name"] is None:
-        checks.fail("required", "a promotion stack needs a name", ["name"])
+        checks.fail(REQUIRED, "a promotion stack needs a name", ["name"])
     tier_ids = data.get("tier_ids")
     if tier_ids is None:
         if creating or "tier_ids" in data:
-            checks.fail("required", "a stack lists its tiers", ["tierIds"])
+            checks.fail(REQUIRED, "a stack lists its tiers", ["tierIds"])
         return
     if not 1 <= len(tier_ids) <= MAX_TIERS_PER_STACK:
-        checks.fail("invalid_promotion_stack",
+        checks.fail(INVALID_PROMOTION_STACK,
                     f"a stack has 1 to {MAX_TIERS_PER_STACK} tiers", ["tierIds"])
     elif len(set(tier_ids)) != len(tier_ids):
-        checks.fail("invalid_promotion_stack", "a tier appears once in a stack", ["tierIds"])
+        checks.fail(INVALID_PROMOTION_STACK, "a tier appears once in a stack", ["tierIds"])
 
 
 async def _check_stack_tiers(
@@ -226,7 +234,7 @@ async def _check_stack_tiers(
             raise not_found("promotion tier", tier_id, ["tierIds", str(index)])
         if tier.campaign_id != campaign_id:
             raise ServiceError.one(
-                "invalid_promotion_stack", "the tiers of a stack belong to its campaign",
+                INVALID_PROMOTION_STACK, "the tiers of a stack belong to its campaign",
                 ["tierIds", str(index)],
             )
 

@@ -22,6 +22,15 @@ from app.db.customers import Customer
 from app.db.ids import new_id
 from app.db.session import Database
 from app.db.vouchers import Publication, Voucher
+from app.engine.error_codes import (
+    CAMPAIGN_NOT_ACTIVE,
+    DUPLICATE_SOURCE_ID,
+    MISSING_CUSTOMER,
+    MISSING_VOUCHERS,
+    NO_VOUCHER_SUITABLE_FOR_PUBLICATION,
+    VOUCHER_ALREADY_PUBLISHED,
+    VOUCHER_CANNOT_BE_PUBLISHED,
+)
 from app.events.outbox import emit_row
 from app.services import codes, customers, vouchers
 from app.services.errors import Checks, ServiceError, not_found
@@ -37,10 +46,10 @@ class Published:
 def _check(data: dict[str, Any]) -> None:
     checks = Checks()
     if (data.get("campaign_id") is None) == (data.get("code") is None):
-        checks.fail("missing_vouchers", "give either a campaignId or a code", ["campaignId"])
+        checks.fail(MISSING_VOUCHERS, "give either a campaignId or a code", ["campaignId"])
     customer = data.get("customer") or {}
     if not (customer.get("id") or customer.get("source_id")):
-        checks.fail("missing_customer", "a publication needs a customer id or sourceId",
+        checks.fail(MISSING_CUSTOMER, "a publication needs a customer id or sourceId",
                     ["customer"])
     customers.check_customer(checks, customer, ["customer"])
     checks.source_id(data.get("source_id"), ["sourceId"])
@@ -67,7 +76,7 @@ async def _replay(
         or (voucher is not None and data.get("code") in (voucher.code, voucher.id))
     )
     if not same or voucher is None:
-        raise ServiceError.one("duplicate_source_id",
+        raise ServiceError.one(DUPLICATE_SOURCE_ID,
                                "this sourceId was used for another publication", ["sourceId"])
     customer = await repository.get(session, Customer, project_id, customer_id)
     assert customer is not None
@@ -102,7 +111,7 @@ async def _mint(session: AsyncSession, project_id: str, campaign: Campaign) -> V
             minted = await repository.get(session, Voucher, project_id, inserted[0][0])
             assert minted is not None
             return minted
-    raise ServiceError.one("no_voucher_suitable_for_publication",
+    raise ServiceError.one(NO_VOUCHER_SUITABLE_FOR_PUBLICATION,
                            "the campaign's code configuration has no free codes left",
                            ["campaignId"])
 
@@ -117,21 +126,21 @@ async def _from_campaign(
     if campaign is None:
         raise not_found("campaign", campaign_id, ["campaignId"])
     if not campaign.active:
-        raise ServiceError.one("campaign_not_active", "the campaign is disabled", ["campaignId"])
+        raise ServiceError.one(CAMPAIGN_NOT_ACTIVE, "the campaign is disabled", ["campaignId"])
     if campaign.join_once:
         joined = await session.execute(sa.select(Publication.id).where(
             Publication.project_id == project_id, Publication.campaign_id == campaign.id,
             Publication.customer_id == customer.id,
         ).limit(1))
         if joined.first() is not None:
-            raise ServiceError.one("voucher_cannot_be_published",
+            raise ServiceError.one(VOUCHER_CANNOT_BE_PUBLISHED,
                                    "Customer already joined program.", ["campaignId"])
     if campaign.type == CampaignMode.STANDALONE:
         generic = (await session.execute(sa.select(Voucher).where(
             Voucher.project_id == project_id, Voucher.campaign_id == campaign.id
         ).order_by(Voucher.id).limit(1))).scalar_one_or_none()
         if generic is None:
-            raise ServiceError.one("no_voucher_suitable_for_publication",
+            raise ServiceError.one(NO_VOUCHER_SUITABLE_FOR_PUBLICATION,
                                    "the campaign has no code", ["campaignId"])
         if generic.is_referral_code:
             await session.refresh(generic, with_for_update=True)
@@ -141,7 +150,7 @@ async def _from_campaign(
     if voucher is None and campaign.type == CampaignMode.AUTO_UPDATE:
         voucher = await _mint(session, project_id, campaign)
     if voucher is None:
-        raise ServiceError.one("no_voucher_suitable_for_publication",
+        raise ServiceError.one(NO_VOUCHER_SUITABLE_FOR_PUBLICATION,
                                "every code of this campaign has been published", ["campaignId"])
     voucher.holder_id = customer.id
     voucher.published_at = utcnow()
@@ -156,10 +165,10 @@ async def _specific(
         raise not_found("voucher", code, ["code"])
     await session.refresh(voucher, with_for_update=True)
     if voucher.holder_id is not None and voucher.holder_id != customer.id:
-        raise ServiceError.one("voucher_already_published",
+        raise ServiceError.one(VOUCHER_ALREADY_PUBLISHED,
                                f"Voucher {voucher.code!r} has already been published", ["code"])
     if not voucher.active:
-        raise ServiceError.one("voucher_cannot_be_published", "the voucher is disabled",
+        raise ServiceError.one(VOUCHER_CANNOT_BE_PUBLISHED, "the voucher is disabled",
                                ["code"])
     generic = False
     if voucher.campaign_id is not None and not voucher.is_referral_code:
@@ -174,7 +183,7 @@ def _hold(voucher: Voucher, customer: Customer, path: list[str]) -> None:
     """The customer holds the code from now on. A referral code is held by its referrer (who
     may not redeem it), so even a campaign's generic referral code has one holder."""
     if voucher.holder_id is not None and voucher.holder_id != customer.id:
-        raise ServiceError.one("voucher_already_published",
+        raise ServiceError.one(VOUCHER_ALREADY_PUBLISHED,
                                f"Voucher {voucher.code!r} has already been published"
                                + ("; a referral code has one referrer"
                                   if voucher.is_referral_code else ""), path)
@@ -220,7 +229,7 @@ async def publish(db: Database, project_id: str, data: dict[str, Any]) -> Publis
             ))).scalar_one_or_none()
             replay = await _replay(session, project_id, data, row.id) if row else None
         if replay is None:
-            raise ServiceError.one("duplicate_source_id", "sourceId already used",
+            raise ServiceError.one(DUPLICATE_SOURCE_ID, "sourceId already used",
                                    ["sourceId"]) from exc
         return replay
     return Published(publication, voucher, customer)

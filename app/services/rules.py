@@ -19,10 +19,11 @@ from app.db.ids import new_id
 from app.db.rules import ValidationRule, ValidationRuleAssignment
 from app.db.session import Database
 from app.engine import rules as engine_rules
+from app.engine.error_codes import INVALID_VALIDATION_RULES, REQUIRED, RESOURCE_IN_USE
 from app.services.checkout import definitions
 from app.services.errors import Checks, ServiceError, not_found
 
-CODE = "invalid_validation_rules"
+CODE = INVALID_VALIDATION_RULES
 TARGET_MODELS: dict[str, Any] = {
     "product": Product, "sku": Sku, "products_collection": ProductCollection,
 }
@@ -130,7 +131,7 @@ def _check_logic(checks: Checks, logic: Any, count: int, path: list[str | int]) 
 def _check(checks: Checks, data: dict[str, Any], *, creating: bool) -> None:
     checks.text(data.get("name"), ["name"], max_length=200, required=creating)
     if not creating and "name" in data and data["name"] is None:
-        checks.fail("required", "a validation rule needs a name", ["name"])
+        checks.fail(REQUIRED, "a validation rule needs a name", ["name"])
     if data.get("rules") is not None:
         _check_rule_list(checks, data["rules"], ["rules"])
         _check_logic(checks, data.get("logic"), len(data["rules"]), ["logic"])
@@ -211,7 +212,7 @@ async def _resolve_target(
         if row is None:
             raise not_found(str(kind), source_id, [*path, "sourceId"])
     else:
-        raise ServiceError.one("required", "give the target's id (or sourceId)", path)
+        raise ServiceError.one(REQUIRED, "give the target's id (or sourceId)", path)
     stored: dict[str, Any] = {"object": kind, "id": row.id}
     if getattr(row, "source_id", None) is not None:
         stored["source_id"] = row.source_id
@@ -309,7 +310,7 @@ async def delete_validation_rule(
         )
         if in_use and not force:
             raise ServiceError.one(
-                "resource_in_use",
+                RESOURCE_IN_USE,
                 f"the rule is assigned to {in_use} object(s); pass force: true to delete it "
                 "and its assignments", ["id"],
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -17,12 +18,21 @@ from app.db.base import utcnow
 from app.db.categories import Category
 from app.db.redemptions import StackingRulesRecord
 from app.db.session import Database
+from app.engine.error_codes import INVALID_STACKING_RULES
 from app.services.checkout import definitions
 from app.services.errors import Checks, ServiceError, not_found
 
-CODE = "invalid_stacking_rules"
-ROLLBACK_ORDER_MODES = ("WITH_ORDER", "WITHOUT_ORDER")
-DEFAULT_ROLLBACK_ORDER_MODE = "WITH_ORDER"
+
+class RollbackOrderMode(StrEnum):
+    """Whether rolling back a redemption also takes its discount off the order."""
+
+    WITH_ORDER = "WITH_ORDER"
+    WITHOUT_ORDER = "WITHOUT_ORDER"
+
+
+CODE = INVALID_STACKING_RULES
+ROLLBACK_ORDER_MODES = tuple(mode.value for mode in RollbackOrderMode)
+DEFAULT_ROLLBACK_ORDER_MODE = RollbackOrderMode.WITH_ORDER.value
 LIMITS = {
     "redeemables_limit": 30,
     "applicable_redeemables_limit": 30,

@@ -15,9 +15,13 @@ import sqlalchemy as sa
 
 from app.db.events import Event, SinkDelivery
 from app.db.orders import Order
-from app.events import inbound, outbox
-from app.events.consumer import BusConsumer
+from app.events import outbox
+from app.events.consumer import BusConsumer, Refused
+from app.events.runtime import start_background
+from app.events.settings import EventSettings
 from app.events.sinks import NatsSink, SinkRelay
+from app.services import inbound
+from app.services.errors import ServiceError
 from tests.events.conftest import eventually
 
 NATS_URL = "nats://127.0.0.1:4222"
@@ -184,8 +188,8 @@ class TestInbound:
 @pytest.fixture
 async def consumer(db) -> AsyncIterator[BusConsumer]:  # type: ignore[no-untyped-def]
     tag = uuid.uuid4().hex[:8]
-    running = BusConsumer(db, NATS_URL, subject=f"pgin{tag}", stream=f"PGIN_{tag}",
-                          durable=f"d{tag}")
+    running = BusConsumer(db, NATS_URL, handle=inbound.handle, subject=f"pgin{tag}",
+                          stream=f"PGIN_{tag}", durable=f"d{tag}")
     await asyncio.wait_for(running.start(), 10)
     yield running
     await asyncio.wait_for(running.stop(), 10)
@@ -215,3 +219,71 @@ class TestConsumer:
             return {"order.created", inbound.CUSTOM_EVENT} <= types
 
         await eventually(arrived)
+
+
+class _Message:
+    """A JetStream message as the consumer sees it: what it was acked or nak'ed with."""
+
+    def __init__(self, subject: str, data: bytes, message_id: str = "m-1") -> None:
+        self.subject, self.data = subject, data
+        self.headers = {"Nats-Msg-Id": message_id}
+        self.settled: list[str] = []
+
+    async def ack(self) -> None:
+        self.settled.append("ack")
+
+    async def nak(self, delay: float = 0) -> None:
+        self.settled.append("nak")
+
+
+class TestConsumerHandling:
+    """The consumer is transport only: the use case is the handler its caller passes in."""
+
+    async def test_a_message_goes_to_the_handler_and_is_acknowledged(self, tenant, db) -> None:
+        consumer = BusConsumer(db, NATS_URL, handle=inbound.handle, subject="pgin")
+        message = _Message(f"pgin.{tenant.project_id}.order",
+                           json.dumps({"sourceId": "via-handler", "amount": 900}).encode())
+        await consumer.handle(message)
+        async with db.read() as s:
+            order = (await s.execute(sa.select(Order).where(
+                Order.project_id == tenant.project_id))).scalar_one()
+        assert (message.settled, order.source_id, order.amount) == (["ack"], "via-handler", 900)
+
+    async def test_refused_and_unparsable_messages_are_acknowledged_not_retried(
+        self, tenant, db
+    ) -> None:
+        consumer = BusConsumer(db, NATS_URL, handle=inbound.handle, subject="pgin")
+        messages = [
+            _Message("pgin.order", b"{}"),  # no project in the subject
+            _Message(f"pgin.{tenant.project_id}.order", b"not json"),
+            _Message(f"pgin.{tenant.project_id}.order", json.dumps({"amount": 5}).encode()),
+            _Message(f"pgin.{tenant.project_id}.coupon", b"{}"),
+            _Message("pgin.proj_unknown.order", json.dumps({"sourceId": "x"}).encode()),
+        ]
+        for message in messages:
+            await consumer.handle(message)
+        assert [m.settled for m in messages] == [["ack"]] * 5
+        async with db.read() as s:
+            assert (await s.execute(sa.select(sa.func.count()).select_from(Order).where(
+                Order.project_id == tenant.project_id))).scalar_one() == 0
+
+    async def test_an_unexpected_failure_is_redelivered(self, db) -> None:
+        async def broken(*_: Any) -> None:
+            raise RuntimeError("database went away")
+
+        consumer = BusConsumer(db, NATS_URL, handle=broken, subject="pgin")
+        message = _Message("pgin.proj_x.order", b"{}")
+        await consumer.handle(message)
+        assert message.settled == ["nak"]
+
+    async def test_the_handler_refuses_what_the_api_would(self, tenant, db) -> None:
+        with pytest.raises(Refused) as refused:
+            await inbound.handle(db, tenant.project_id, "order", {"amount": 5}, "r-1")
+        assert isinstance(refused.value.__cause__, ServiceError)
+        assert refused.value.__cause__.errors[0].code == "required"
+
+    async def test_an_inbound_subject_without_a_handler_is_refused_at_start(self, db) -> None:
+        settings = EventSettings(nats_url=NATS_URL, nats_inbound_subject="pgin",
+                                 event_retention_days=0)
+        with pytest.raises(ValueError, match="handler"):
+            await start_background(db, settings)

@@ -78,6 +78,10 @@ class Sort(StrEnum):
     LEAST_DEAL = "LEAST_DEAL"
 
 
+class HolderRole(StrEnum):
+    OWNER = "OWNER"  # the code is published to the customer (its holder)
+
+
 PRODUCT_SCENARIOS = {
     Scenario.PRODUCTS, Scenario.PRODUCTS_DISCOUNT, Scenario.PRODUCTS_BY_CUSTOMER,
     Scenario.PRODUCTS_DISCOUNT_BY_CUSTOMER,
@@ -92,7 +96,7 @@ class Filters:
     category_ids: frozenset[str] | None = None
     campaign_types: frozenset[str] | None = None
     resource_types: frozenset[str] | None = None  # VOUCHER, PROMOTION_TIER, PROMOTION_STACK
-    holder_roles: frozenset[str] | None = None  # OWNER
+    holder_roles: frozenset[str] | None = None  # HolderRole values
 
 
 @dataclass(frozen=True)
@@ -533,7 +537,7 @@ def _passes_filters(c: Candidate, f: Filters) -> bool:
         return False
     if f.resource_types is not None and c.compiled.source.object.value not in f.resource_types:
         return False
-    return not (f.holder_roles is not None and not (c.held and "OWNER" in f.holder_roles))
+    return not (f.holder_roles is not None and not (c.held and HolderRole.OWNER in f.holder_roles))
 
 
 def _scenario_pool(

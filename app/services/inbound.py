@@ -3,6 +3,7 @@
 Each message names its project (`<subject>.<project_id>.<kind>`) and carries an id (the
 JetStream `Nats-Msg-Id`); a message id seen before is acknowledged and skipped. The bus is
 trusted like an API secret key: whoever may publish to the subject acts for the project.
+The NATS transport (`app.events.consumer.BusConsumer`) calls `handle` for each message.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from app.db.orders import Order
 from app.db.projects import Project
 from app.db.redemptions import IdempotencyRecord
 from app.db.session import Database
+from app.engine.error_codes import INVALID_PAYLOAD, NOT_FOUND, REQUIRED
 from app.events import payloads
+from app.events.consumer import Refused
 from app.events.outbox import emit
 from app.services import customers, lookup, orders
 from app.services.errors import Checks, ServiceError
@@ -42,7 +45,7 @@ def _customer(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise ServiceError.one("invalid_payload", "customer must be an object", ["customer"])
+        raise ServiceError.one(INVALID_PAYLOAD, "customer must be an object", ["customer"])
     return {_CUSTOMER_FIELDS[k]: v for k, v in value.items() if k in _CUSTOMER_FIELDS}
 
 
@@ -50,7 +53,7 @@ def order_data(body: dict[str, Any]) -> tuple[dict[str, str | None], dict[str, A
     """An OrderInput-shaped message (camelCase) as the order service's ref and data."""
     ref = {"id": body.get("id"), "source_id": body.get("sourceId")}
     if ref["id"] is None and ref["source_id"] is None:
-        raise ServiceError.one("required", "an inbound order needs an id or sourceId",
+        raise ServiceError.one(REQUIRED, "an inbound order needs an id or sourceId",
                                ["sourceId"])
     data: dict[str, Any] = {"source_id": body.get("sourceId")}
     for key in ("amount", "status", "metadata"):
@@ -59,7 +62,7 @@ def order_data(body: dict[str, Any]) -> tuple[dict[str, str | None], dict[str, A
     if body.get("items") is not None:
         items = body["items"]
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise ServiceError.one("invalid_payload", "items must be a list of objects",
+            raise ServiceError.one(INVALID_PAYLOAD, "items must be a list of objects",
                                    ["items"])
         data["items"] = [ItemInput(**{_ITEM_FIELDS[k]: v for k, v in item.items()
                                       if k in _ITEM_FIELDS}) for item in items]
@@ -98,7 +101,7 @@ async def _custom_event(
     checks.text(body.get("event"), ["event"], max_length=300, required=True)
     customer = _customer(body.get("customer"))
     if customer is None:
-        checks.fail("required", "a custom event names its customer", ["customer"])
+        checks.fail(REQUIRED, "a custom event names its customer", ["customer"])
     else:
         customers.check_customer(checks, customer, ["customer"])
     checks.metadata(body.get("metadata"), ["metadata"])
@@ -122,14 +125,14 @@ async def process(
 ) -> dict[str, Any] | None:
     """Apply one inbound message; None when this message id was processed before."""
     if kind not in KINDS:
-        raise ServiceError.one("invalid_payload", f"unknown message kind {kind!r}", ["kind"])
+        raise ServiceError.one(INVALID_PAYLOAD, f"unknown message kind {kind!r}", ["kind"])
     if not isinstance(body, dict):
-        raise ServiceError.one("invalid_payload", "the message must be a JSON object", [])
+        raise ServiceError.one(INVALID_PAYLOAD, "the message must be a JSON object", [])
     if not message_id or len(message_id) > 200:
-        raise ServiceError.one("invalid_payload", "a message id of 1-200 characters is needed",
+        raise ServiceError.one(INVALID_PAYLOAD, "a message id of 1-200 characters is needed",
                                ["messageId"])
     if not await _project_exists(db, project_id):
-        raise ServiceError.one("not_found", f"project {project_id!r} does not exist", [])
+        raise ServiceError.one(NOT_FOUND, f"project {project_id!r} does not exist", [])
     operation = f"bus.{kind}"
     if await _seen(db, project_id, operation, message_id):
         return None
@@ -146,3 +149,12 @@ async def process(
                                           key=message_id, request_hash=_digest(body),
                                           response=result))
     return result
+
+
+async def handle(db: Database, project_id: str, kind: str, body: Any, message_id: str) -> None:
+    """The bus consumer's handler: a message the API would refuse is `Refused` (acknowledged,
+    never retried); anything unexpected propagates and the message is redelivered."""
+    try:
+        await process(db, project_id, kind, body, message_id)
+    except ServiceError as exc:
+        raise Refused(str(exc)) from exc

@@ -1,4 +1,8 @@
-"""Use cases for webhook endpoints and their deliveries (create, change, list, retry)."""
+"""Use cases for webhook endpoints and their deliveries (create, change, list, retry).
+
+Delivery itself (signing, sending, retrying, the egress guard) is `app.events`; this module is
+what the API asks of it.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from app.db.events import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoin
 from app.db.ids import new_id
 from app.db.repository import Page
 from app.db.session import Database
+from app.engine.error_codes import ALREADY_PENDING, INVALID_EVENT_TYPE, INVALID_EVENTS, INVALID_URL
 from app.events import egress
 from app.events.webhooks import new_secret
 from app.services import lookup
@@ -32,16 +37,16 @@ def _check(checks: Checks, data: dict[str, Any], allow_private: bool) -> None:
     if "url" in data:
         problem = egress.url_problem(data["url"], allow_private=allow_private)
         if problem is not None:
-            checks.fail("invalid_url", problem, ["url"])
+            checks.fail(INVALID_URL, problem, ["url"])
     if "events" in data and data["events"] is not None:
         events = data["events"]
         if not events:
-            checks.fail("invalid_events", "give at least one event type, or null for all",
+            checks.fail(INVALID_EVENTS, "give at least one event type, or null for all",
                         ["events"])
         elif checks.list_size(events, ["events"], maximum=MAX_EVENT_TYPES):
             for index, name in enumerate(events):
                 if len(name) > 100 or not EVENT_TYPE_RE.match(name):
-                    checks.fail("invalid_event_type",
+                    checks.fail(INVALID_EVENT_TYPE,
                                 "an event type like redemption.succeeded, voucher.* or *",
                                 ["events", index])
 
@@ -127,7 +132,7 @@ async def retry_delivery(db: Database, project_id: str, id_: str) -> WebhookDeli
         if delivery is None:
             raise not_found("webhook delivery", id_, ["id"])
         if delivery.status == DeliveryStatus.PENDING:
-            raise ServiceError.one("already_pending", "this delivery is waiting to be sent",
+            raise ServiceError.one(ALREADY_PENDING, "this delivery is waiting to be sent",
                                    ["id"])
         delivery.status = DeliveryStatus.FAILED if delivery.attempts else DeliveryStatus.PENDING
         delivery.next_attempt_at = utcnow()
