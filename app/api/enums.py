@@ -24,7 +24,9 @@ from app.db import redemptions as _redemptions
 from app.db import vouchers as _vouchers
 from app.engine import model as _engine
 from app.services import stacking_rules as _stacking_rules
-from app.services.checkout import qualify as _qualification
+from app.services.checkout.qualify import HolderRole as _HolderRole
+from app.services.checkout.qualify import Scenario as _Scenario
+from app.services.checkout.qualify import Sort as _Sort
 
 ApiKeyKind = _projects.KeyKind
 AsyncActionStatus = _redemptions.AsyncActionStatus
@@ -35,11 +37,11 @@ DiscountCalculationMode = _engine.CalculationMode
 DiscountEffect = _engine.DiscountEffect
 DiscountType = _engine.DiscountType
 GiftEffect = _engine.GiftEffect
-HolderRole = _qualification.HolderRole
+HolderRole = _HolderRole
 OrderStatus = _orders.OrderStatus
 ProductCollectionType = _catalog.CollectionType
-QualificationScenario = _qualification.Scenario
-QualificationSort = _qualification.Sort
+QualificationScenario = _Scenario
+QualificationSort = _Sort
 RedeemableObject = _engine.RedeemableObject
 RedeemableStatus = _engine.RedeemableStatus
 RedeemablesApplicationMode = _engine.ApplicationMode
