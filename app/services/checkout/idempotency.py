@@ -97,10 +97,15 @@ async def insert_answer(
     claimer of the same key makes it (or, on SQLite, the commit) fail with IntegrityError;
     the retry then finds the key and replays its answer."""
     if key is not None:
-        await session.execute(sa.insert(IdempotencyRecord.__table__), [{  # type: ignore[attr-defined]
+        await session.execute(_insert_statement(), [{
             "project_id": project_id, "operation": operation, "key": key,
             "request_hash": digest, "response": response, "created_at": utcnow(),
         }])
+
+
+@functools.cache
+def _insert_statement() -> Any:
+    return sa.insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
 
 
 def store_answer(
