@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.events import DeliveryStatus, Event, SinkDelivery, WebhookDelivery, WebhookEndpoint
-from app.db.ids import new_id, new_ids
+from app.db.ids import new_id
 from app.db.redemptions import new_row
 
 CHANNEL = "promogate_events"
@@ -202,11 +202,10 @@ async def emit_many(
     events: list[Event] = []
     rows: list[dict[str, Any]] = []
     seen: dict[int, tuple[Any, Any]] = {}
-    for (type_, data, (kind, aggregate_id), fresh), event_id in zip(
-        emitted, new_ids("evt", len(emitted)), strict=True
-    ):
+    for type_, data, (kind, aggregate_id), fresh in emitted:
         row = {
-            "id": event_id, "project_id": project_id, "type": type_,
+            # one new_id each: ids sort in emission order (new_ids draws them at random)
+            "id": new_id("evt"), "project_id": project_id, "type": type_,
             "aggregate_type": kind, "aggregate_id": aggregate_id,
             "sequence": await _next_sequence(session, kind, aggregate_id, fresh),
             "data": _plain_once(data, seen), "request_id": request_id.get(), "created_at": utcnow(),
