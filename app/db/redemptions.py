@@ -3,11 +3,14 @@ idempotency records and the project's stacking rules."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+import sqlalchemy.orm
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from app.db.base import (
@@ -186,3 +189,43 @@ class AsyncAction(SQLModel, table=True):
     error: str | None = Field(sa_column=sa.Column(sa.String(1000), nullable=True))
     created_at: datetime = Field(sa_column=created_column())
     updated_at: datetime | None = Field(sa_column=updated_column())
+
+
+# --- append-only rows written with Core INSERTs -----------------------------------------------
+
+M = TypeVar("M")
+
+
+def new_row(model: type[M], values: dict[str, Any]) -> M:
+    """A transient instance of `model` holding `values` (by attribute name), made the way the
+    ORM makes loaded rows: no SQLModel constructor (0.1–0.3 ms each). For rows written with
+    `insert_rows`, never added to a session; unset columns read as None."""
+    row = _manager(model).new_instance()
+    row.__dict__.update(values)
+    return row  # type: ignore[no-any-return]
+
+
+def row_values(row: Any) -> dict[str, Any]:
+    """A row's column values keyed by column name, for a Core INSERT."""
+    return {column: getattr(row, attr) for attr, column in _columns(type(row))}
+
+
+async def insert_rows(session: AsyncSession, rows: list[Any]) -> None:
+    """New rows of one model in one INSERT (executemany), with no unit-of-work flush."""
+    if rows:
+        await session.execute(_insert(type(rows[0])), [row_values(r) for r in rows])
+
+
+@functools.cache
+def _manager(model: Any) -> Any:
+    return sa.orm.class_mapper(model).class_manager
+
+
+@functools.cache
+def _columns(model: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((prop.key, prop.columns[0].key) for prop in sa.inspect(model).column_attrs)
+
+
+@functools.cache
+def _insert(model: Any) -> Any:
+    return sa.insert(model.__table__)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.base import utcnow
 from app.db.events import DeliveryStatus, Event, SinkDelivery, WebhookDelivery, WebhookEndpoint
 from app.db.ids import new_id
+from app.db.redemptions import new_row
 
 CHANNEL = "promogate_events"
 # Set per request by the ASGI middleware; copied into every event's envelope.
@@ -95,17 +97,41 @@ def matches(filter_: list[str] | None, event_type: str) -> bool:
     return False
 
 
-async def _endpoints(session: AsyncSession, project_id: str) -> list[WebhookEndpoint]:
-    cache: dict[str, list[WebhookEndpoint]] = session.info.setdefault(_ENDPOINTS, {})
+async def _endpoints(session: AsyncSession, project_id: str) -> list[tuple[str, Any]]:
+    """The project's active endpoints as (id, event filter), read once per transaction.
+
+    The first read of a transaction also arms it (both are dropped together at its end): on
+    PostgreSQL the `pg_notify` rides in the same statement (one round trip instead of two)."""
+    cache: dict[str, list[tuple[str, Any]]] = session.info.setdefault(_ENDPOINTS, {})
     if project_id not in cache:
+        notify = _arm(session)
         rows = await session.execute(
-            sa.select(WebhookEndpoint).where(
-                WebhookEndpoint.project_id == project_id,
-                WebhookEndpoint.active.is_(True),  # type: ignore[attr-defined]
-            ).order_by(WebhookEndpoint.id)
+            _endpoints_statement(notify), {"project_id": project_id, "channel": CHANNEL}
         )
-        cache[project_id] = list(rows.scalars())
+        cache[project_id] = [(id_, events) for id_, events in rows.all() if id_ is not None]
     return cache[project_id]
+
+
+@functools.cache
+def _endpoints_statement(notify: bool) -> Any:
+    """Built once per shape, with bind parameters. With `notify`: one row at least (the
+    notification is sent once, whether or not the project has endpoints)."""
+    endpoints = WebhookEndpoint.__table__  # type: ignore[attr-defined]
+    active = sa.and_(
+        endpoints.c.project_id == sa.bindparam("project_id"),
+        endpoints.c.active.is_(True),
+    )
+    if not notify:
+        return sa.select(endpoints.c.id, endpoints.c.events).where(active).order_by(
+            endpoints.c.id)
+    notified = sa.select(
+        sa.func.pg_notify(sa.bindparam("channel"), "").label("sent")
+    ).subquery("notified")
+    return (
+        sa.select(endpoints.c.id, endpoints.c.events)
+        .select_from(notified.outerjoin(endpoints, active))
+        .order_by(endpoints.c.id)
+    )
 
 
 async def _next_sequence(
@@ -142,16 +168,17 @@ def _after_rollback(session: Any) -> None:
         session.info.pop(key, None)
 
 
-async def _arm(session: AsyncSession) -> None:
+def _arm(session: AsyncSession) -> bool:
+    """Call the listeners after this transaction commits; True: a `pg_notify` is to be sent
+    in it (PostgreSQL, first time)."""
     if session.info.get(_ARMED):
-        return
+        return False
     session.info[_ARMED] = True
     sync = session.sync_session
     if not sa.event.contains(sync, "after_commit", _after_commit):
         sa.event.listen(sync, "after_commit", _after_commit)
         sa.event.listen(sync, "after_rollback", _after_rollback)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
 async def emit(
@@ -162,33 +189,63 @@ async def emit(
 
     `fresh`: the aggregate was created in this transaction (its first event needs no lookup
     of the last sequence number)."""
-    kind, aggregate_id = aggregate
-    event = Event(
-        id=new_id("evt"), project_id=project_id, type=type_, aggregate_type=kind,
-        aggregate_id=aggregate_id,
-        sequence=await _next_sequence(session, kind, aggregate_id, fresh),
-        data=plain(data), request_id=request_id.get(), created_at=utcnow(),
-    )
-    session.add(event)
-    for endpoint in await _endpoints(session, project_id):
-        if matches(endpoint.events, type_):
-            session.add(WebhookDelivery(
-                id=new_id("whd"), project_id=project_id, event_id=event.id,
-                endpoint_id=endpoint.id, event_type=type_,
-                aggregate_key=f"{kind}:{aggregate_id}", sequence=event.sequence,
-                status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=event.created_at,
-                created_at=event.created_at,
-            ))
-    for sink in enabled_sinks():
-        session.add(SinkDelivery(
-            id=new_id("skd"), project_id=project_id, event_id=event.id, sink=sink,
-            aggregate_key=f"{kind}:{aggregate_id}", sequence=event.sequence,
-            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=event.created_at,
-            created_at=event.created_at,
-        ))
-    session.info.setdefault(_COMMITTED, []).append(event)
-    await _arm(session)
-    return event
+    return (await emit_many(session, project_id, [(type_, data, aggregate, fresh)]))[0]
+
+
+async def emit_many(
+    session: AsyncSession, project_id: str,
+    emitted: list[tuple[str, dict[str, Any], tuple[str, str], bool]],
+) -> list[Event]:
+    """`emit` for several events at once (type, data, aggregate, fresh), in this order: one
+    INSERT for the events and one per delivery table, sent at once (append-only rows, no
+    unit-of-work flush)."""
+    events: list[Event] = []
+    rows: list[dict[str, Any]] = []
+    seen: dict[int, tuple[Any, Any]] = {}
+    for type_, data, (kind, aggregate_id), fresh in emitted:
+        row = {
+            # one new_id each: ids sort in emission order (new_ids draws them at random)
+            "id": new_id("evt"), "project_id": project_id, "type": type_,
+            "aggregate_type": kind, "aggregate_id": aggregate_id,
+            "sequence": await _next_sequence(session, kind, aggregate_id, fresh),
+            "data": _plain_once(data, seen), "request_id": request_id.get(), "created_at": utcnow(),
+        }
+        rows.append(row)
+        events.append(new_row(Event, row))
+    endpoints = await _endpoints(session, project_id)
+    webhooks: list[dict[str, Any]] = []
+    sinks: list[dict[str, Any]] = []
+    for row in rows:
+        common = {
+            "project_id": project_id, "event_id": row["id"],
+            "aggregate_key": f"{row['aggregate_type']}:{row['aggregate_id']}",
+            "sequence": row["sequence"], "status": DeliveryStatus.PENDING, "attempts": 0,
+            "next_attempt_at": row["created_at"], "created_at": row["created_at"],
+        }
+        for endpoint_id, filter_ in endpoints:
+            if matches(filter_, row["type"]):
+                webhooks.append({"id": new_id("whd"), "endpoint_id": endpoint_id,
+                                 "event_type": row["type"], **common})
+        for sink in enabled_sinks():
+            sinks.append({"id": new_id("skd"), "sink": sink, **common})
+    for model, values in ((Event, rows), (WebhookDelivery, webhooks), (SinkDelivery, sinks)):
+        if values:
+            await session.execute(_insert(model), values)
+    session.info.setdefault(_COMMITTED, []).extend(events)
+    return events
+
+
+def _plain_once(data: Any, seen: dict[int, tuple[Any, Any]]) -> Any:
+    """`plain(data)`, once per object (an order's events share one payload)."""
+    hit = seen.get(id(data))
+    if hit is None or hit[0] is not data:
+        hit = seen[id(data)] = (data, plain(data))
+    return hit[1]
+
+
+@functools.cache
+def _insert(model: Any) -> Any:
+    return sa.insert(model.__table__)
 
 
 def wake_event() -> tuple[asyncio.Event, Callable[[list[Event]], None]]:

@@ -4,6 +4,7 @@ key with another input is refused."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.base import utcnow
 from app.db.redemptions import IdempotencyRecord
 from app.services.errors import ServiceError
 
@@ -67,6 +69,43 @@ async def remember(
         )
         .values(response=response)
     )
+
+
+@functools.cache
+def _used_statement() -> Any:
+    table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+    return sa.select(sa.literal(1)).where(
+        table.c.project_id == sa.bindparam("project_id"),
+        table.c.operation == sa.bindparam("operation"),
+        table.c.key == sa.bindparam("key"),
+    )
+
+
+async def key_used(session: AsyncSession, project_id: str, operation: str, key: str) -> bool:
+    """Whether an answer (or a claim) is stored under the key, without loading it."""
+    found = await session.execute(
+        _used_statement(), {"project_id": project_id, "operation": operation, "key": key}
+    )
+    return found.first() is not None
+
+
+async def insert_answer(
+    session: AsyncSession, project_id: str, operation: str, key: str | None, digest: str,
+    response: dict[str, Any],
+) -> None:
+    """`store_answer` sent at once, as a Core INSERT (no unit-of-work flush). A concurrent
+    claimer of the same key makes it (or, on SQLite, the commit) fail with IntegrityError;
+    the retry then finds the key and replays its answer."""
+    if key is not None:
+        await session.execute(_insert_statement(), [{
+            "project_id": project_id, "operation": operation, "key": key,
+            "request_hash": digest, "response": response, "created_at": utcnow(),
+        }])
+
+
+@functools.cache
+def _insert_statement() -> Any:
+    return sa.insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
 
 
 def store_answer(

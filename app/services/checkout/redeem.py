@@ -24,28 +24,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import engine
 from app.db import repository
+from app.db.base import utcnow
 from app.db.customers import Customer
-from app.db.ids import new_id
+from app.db.ids import new_id, new_ids
 from app.db.orders import SHIPPING_LINE, SHIPPING_PRODUCT_ID, Order, OrderItem, OrderStatus
 from app.db.redemptions import (
-    IdempotencyRecord,
     Redemption,
     RedemptionResult,
     RedemptionStatus,
     SessionReservation,
+    insert_rows,
+    new_row,
 )
 from app.db.session import Database
 from app.engine import money
 from app.events import payloads
-from app.events.outbox import emit
+from app.events.outbox import emit, emit_many
 from app.services import customers
 from app.services.checkout import snapshot
 from app.services.checkout.idempotency import (
     check_key,
     claim,
+    insert_answer,
+    key_used,
     remember,
     request_hash,
-    store_answer,
 )
 from app.services.checkout.kinds import REGISTRY, Spending
 from app.services.checkout.request import Clock, StackRequest, too_large, utc_now
@@ -101,36 +104,38 @@ async def _upsert_order(
 ) -> tuple[Order, list[dict[str, Any]]]:
     ref = request.order
     order = loaded.order_row
-    new = order is None
-    if order is None:
-        order = Order(
-            id=new_id("ord"), project_id=project_id,
-            source_id=ref.source_id if ref else None, status=OrderStatus.PAID, amount=0,
-            metadata_={},
-        )
-    order.status = status or (ref.status if ref and ref.status else None) or OrderStatus.PAID
-    order.amount = calc.amount
-    order.discount_amount = calc.discount_amount
-    order.items_discount_amount = calc.items_discount_amount
-    order.total_discount_amount = calc.total_discount_amount
-    order.total_amount = calc.total_amount
-    if ref is not None and ref.metadata is not None:
-        order.metadata_ = {**order.metadata_, **ref.metadata}
-    if customer_id is not None:
-        order.customer_id = customer_id
-    if new:  # inserted whole, before its lines and redemptions point at it
-        session.add(order)
-        await session.flush()
+    totals = {
+        "status": status or (ref.status if ref and ref.status else None) or OrderStatus.PAID,
+        "amount": calc.amount, "discount_amount": calc.discount_amount,
+        "items_discount_amount": calc.items_discount_amount,
+        "total_discount_amount": calc.total_discount_amount, "total_amount": calc.total_amount,
+    }
+    if order is None:  # inserted whole, before its lines and redemptions point at it
+        order = new_row(Order, {
+            "id": new_id("ord"), "project_id": project_id,
+            "source_id": ref.source_id if ref else None, **totals,
+            "customer_id": customer_id,
+            "metadata_": dict(ref.metadata) if ref is not None and ref.metadata else {},
+            "created_at": utcnow(), "updated_at": None,
+        })
+        await insert_rows(session, [order])
+    else:  # updated at the flush
+        for name, value in totals.items():
+            setattr(order, name, value)
+        if ref is not None and ref.metadata is not None:
+            order.metadata_ = {**order.metadata_, **ref.metadata}
+        if customer_id is not None:
+            order.customer_id = customer_id
     lines = loaded.request.order.items
     # Units unit effects added in earlier redemptions stay counted as added.
     added_before = {i: row.added_quantity for i, row in enumerate(loaded.stored_lines or [])}
     if loaded.order_row is not None:  # a new order has no lines to replace
         await session.execute(sa.delete(OrderItem).where(OrderItem.order_id == order.id))
     rows = []
-    for item in calc.items:
+    for item, line_id in zip(calc.items, new_ids("oi", len(calc.items)), strict=True):
         shipping = item.product_id == SHIPPING_PRODUCT_ID
         rows.append({
-            "id": new_id("oi"), "project_id": project_id, "order_id": order.id,
+            "id": line_id, "project_id": project_id, "order_id": order.id,
             "position": item.index, "product_id": None if shipping else item.product_id,
             "sku_id": item.sku_id, "source_id": item.source_id,
             "related_object": SHIPPING_LINE if shipping else (
@@ -154,7 +159,7 @@ async def _record_failure(
     code, message = _first_failure(result)
     first_object, _, first_row = loaded.resolved[0]
     link = REGISTRY.source(first_object).link
-    failure = Redemption(
+    failure = _redemption(
         id=new_id("r"), project_id=project_id, parent_id=None,
         result=RedemptionResult.FAILURE, status=RedemptionStatus.FAILED,
         related_object_type="redemption",
@@ -165,7 +170,7 @@ async def _record_failure(
         failure_message=message, session_key=request.session_key,
         details=as_json, metadata_=dict(request.metadata or {}), created_at=now,
     )
-    session.add(failure)
+    await insert_rows(session, [failure])
     if loaded.customer_row is not None:
         await count_customer(session, loaded.customer_row.id, redemptions_failed=1)
     await emit(session, project_id, "redemption.failed",
@@ -228,7 +233,7 @@ async def _record_success(
     order, order_items = await _upsert_order(
         session, project_id, loaded, request, result.order, customer_id, order_status
     )
-    parent = Redemption(
+    parent = _redemption(
         id=new_id("r"), project_id=project_id, parent_id=None,
         result=RedemptionResult.SUCCESS, status=RedemptionStatus.SUCCEEDED,
         related_object_type="redemption", customer_id=customer_id, order_id=order.id,
@@ -237,18 +242,18 @@ async def _record_success(
         order_amount=result.order.amount, session_key=request.session_key,
         details=as_json, metadata_=dict(request.metadata or {}), created_at=now,
     )
-    session.add(parent)  # flushed with its children: one multi-row INSERT
     children: list[Redemption] = []
     campaigns_touched: dict[str, int] = {}
     spending = Spending(project_id=project_id, holds=loaded.holds,
                         order_amount=result.order.amount)
     item_json = {id(r): j for r, j in zip(result.redeemables, as_json["redeemables"], strict=True)}
+    hits = []
     for item in spent:
         hit = loaded.row_of(item.object, item.id)
         assert hit is not None, "an applicable redeemable has a row"
         handler, row = hit
         discount = item.order.total_applied_discount_amount
-        child = Redemption(
+        child = _redemption(
             id=new_id("r"), project_id=project_id, parent_id=parent.id,
             result=RedemptionResult.SUCCESS, status=RedemptionStatus.SUCCEEDED,
             campaign_id=row.campaign_id, customer_id=customer_id, order_id=order.id,
@@ -257,12 +262,15 @@ async def _record_success(
             details=item_json[id(item)], metadata_=dict(request.metadata or {}), created_at=now,
             **handler.record(row, item),
         )
-        session.add(child)
         children.append(child)
-        await handler.spend(session, spending, row, item, child)
+        hits.append((handler, row, item, child))
         if row.campaign_id is not None:
             campaigns_touched[row.campaign_id] = campaigns_touched.get(row.campaign_id, 0) + (
                 discount)
+    # Append-only: the parent and its children in one INSERT, before what points at them.
+    await insert_rows(session, [parent, *children])
+    for handler, row, item, child in hits:
+        await handler.spend(session, spending, row, item, child)
     for campaign_id, discount in sorted(campaigns_touched.items()):
         await count_campaign(session, campaign_id, 1, discount, result.order.amount)
     if customer_id is not None:
@@ -281,7 +289,8 @@ async def _record_success(
             SessionReservation.project_id == project_id,
             SessionReservation.session_key == request.session_key,
         ))
-    await session.flush()
+    if loaded.order_row is not None:  # an existing order's new totals
+        await session.flush()
     await _emit_redeemed(session, project_id, parent, children, order, order_items,
                          previous_status)
     return RedeemOutcome(parent=parent, children=children, order=order, validation=as_json)
@@ -291,23 +300,33 @@ async def _emit_redeemed(
     session: AsyncSession, project_id: str, parent: Redemption, children: list[Redemption],
     order: Order, order_items: list[dict[str, Any]], previous_status: str | None,
 ) -> None:
-    """N + 1 `redemption.succeeded` (each child, then the parent) and the order's events."""
+    """N + 1 `redemption.succeeded` (each child, then the parent) and the order's events,
+    in one INSERT."""
     order_data = {"order": payloads.order_json(order, order_items)}
     order_key = ("order", order.id)
+    emitted: list[tuple[str, dict[str, Any], tuple[str, str], bool]] = []
     if previous_status is None:
-        await emit(session, project_id, "order.created", order_data, aggregate=order_key,
-                   fresh=True)
+        emitted.append(("order.created", order_data, order_key, True))
     else:
-        await emit(session, project_id, "order.updated", order_data, aggregate=order_key)
+        emitted.append(("order.updated", order_data, order_key, False))
     if order.status == OrderStatus.PAID and previous_status != OrderStatus.PAID:
-        await emit(session, project_id, "order.paid", order_data, aggregate=order_key)
+        emitted.append(("order.paid", order_data, order_key, False))
     for child in children:
-        await emit(session, project_id, "redemption.succeeded",
-                   payloads.redemption_data(child, order=order),
-                   aggregate=("redemption", child.id), fresh=True)
-    await emit(session, project_id, "redemption.succeeded",
-               payloads.redemption_data(parent, children, order),
-               aggregate=("redemption", parent.id), fresh=True)
+        emitted.append(("redemption.succeeded", payloads.redemption_data(child, order=order),
+                        ("redemption", child.id), True))
+    emitted.append(("redemption.succeeded", payloads.redemption_data(parent, children, order),
+                    ("redemption", parent.id), True))
+    await emit_many(session, project_id, emitted)
+
+
+_REDEMPTION_DEFAULTS = {c: None for c in (
+    "voucher_id", "promotion_tier_id", "campaign_id", "customer_id", "order_id", "failure_code",
+    "failure_message", "session_key", "updated_at")}
+
+
+def _redemption(**values: Any) -> Redemption:
+    """A new redemption row (written with `insert_rows`)."""
+    return new_row(Redemption, {**_REDEMPTION_DEFAULTS, **values})
 
 
 async def _replay_redeem(session: AsyncSession, project_id: str, stored: dict[str, Any]) -> (
@@ -350,9 +369,7 @@ async def _refuse_early(
     balance) out of the queue for the voucher's row lock; anything that might succeed is
     left to the locked path, which evaluates again under the locks."""
     async with db.read(consistent=True) as session:
-        if key is not None and await session.get(
-            IdempotencyRecord, (project_id, "redeemStack", key)
-        ) is not None:
+        if key is not None and await key_used(session, project_id, "redeemStack", key):
             return _PreCheck(key_unused=False, lines=None)  # replayed (or refused) under lock
         loaded = await load_checked(
             session, project_id, request, now=now, mode=engine.Mode.REDEEM
@@ -363,7 +380,7 @@ async def _refuse_early(
     as_json = to_json(result)
     async with db.write() as session:
         outcome = await _record_failure(session, project_id, loaded, result, request, now, as_json)
-        store_answer(session, project_id, "redeemStack", key, digest, outcome.stored)
+        await insert_answer(session, project_id, "redeemStack", key, digest, outcome.stored())
         return outcome
 
 
@@ -400,8 +417,8 @@ async def redeem_stack(
                     session, project_id, loaded, result, request, now, as_json
                 )
             if early.key_unused:
-                store_answer(session, project_id, "redeemStack", idempotency_key, digest,
-                             outcome.stored)
+                await insert_answer(session, project_id, "redeemStack", idempotency_key,
+                                    digest, outcome.stored())
             else:  # claimed above
                 await session.flush()
                 await remember(

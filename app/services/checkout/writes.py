@@ -36,10 +36,10 @@ async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-async def bump(session: AsyncSession, stmt: Any) -> None:
+async def bump(session: AsyncSession, stmt: Any, params: dict[str, Any] | None = None) -> None:
     """A conditional UPDATE of one row that re-checks a limit: no row updated means a race was
     lost, and the transaction starts over."""
-    if (await session.execute(stmt)).rowcount != 1:
+    if (await session.execute(stmt, params)).rowcount != 1:
         raise Retry()
 
 

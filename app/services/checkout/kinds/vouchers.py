@@ -224,17 +224,27 @@ async def spend_voucher(
     guard failing under the locks means a lost race, and the transaction starts over."""
     credits = item.gift.credits if item.gift else 0
     discount = item.order.total_applied_discount_amount
+    await bump(session, _spend_statement(), {
+        "voucher_id": voucher.id, "reserved": reserved_uses, "credits": credits,
+        "amount": credits or discount,
+    })
+
+
+@functools.cache
+def _spend_statement() -> Any:
+    """Built once, with bind parameters (building it costs more than running it)."""
     limit_ok = sa.or_(
         Voucher.redemption_quantity.is_(None),  # type: ignore[union-attr]
-        Voucher.redeemed_quantity + reserved_uses + 1 <= Voucher.redemption_quantity,
+        Voucher.redeemed_quantity + sa.bindparam("reserved") + 1 <= Voucher.redemption_quantity,
     )
-    await bump(session, sa.update(Voucher).where(
-        Voucher.id == voucher.id, limit_ok, Voucher.gift_balance >= credits,
+    return sa.update(Voucher).where(
+        Voucher.id == sa.bindparam("voucher_id"), limit_ok,
+        Voucher.gift_balance >= sa.bindparam("credits"),
     ).values(
         redeemed_quantity=Voucher.redeemed_quantity + 1,
-        redeemed_amount=Voucher.redeemed_amount + (credits or discount),
-        gift_balance=Voucher.gift_balance - credits,
-    ).execution_options(synchronize_session=False))
+        redeemed_amount=Voucher.redeemed_amount + sa.bindparam("amount"),
+        gift_balance=Voucher.gift_balance - sa.bindparam("credits"),
+    ).execution_options(synchronize_session=False)
 
 
 async def refund_voucher(session: AsyncSession, child: Redemption) -> None:
