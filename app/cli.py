@@ -26,6 +26,7 @@ keys_cli = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 cli.add_typer(projects_cli, name="projects")
 cli.add_typer(keys_cli, name="keys")
 console = Console()
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 def _table(*columns: str) -> Table:
@@ -98,9 +99,13 @@ def serve(
     # uvicorn's own multi-process mode: the parent binds the socket once and supervises N
     # children that each build the app from the factory (restarting any that dies); the
     # kernel spreads connections over them. Work that must run once is held by one process
-    # through a lease (app/events/runtime.py), on SQLite as on PostgreSQL.
+    # through a lease (app/events/runtime.py), on SQLite as on PostgreSQL. A new child
+    # imports the whole app before it can answer the supervisor's health pings; uvicorn's
+    # default 5 s is shorter than that on a busy small machine, and the supervisor would
+    # kill every child before it starts, so allow 30 s.
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level, proxy_headers=True)
+                log_level=settings.log_level, proxy_headers=True,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
 
 
 @cli.command()
