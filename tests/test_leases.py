@@ -206,3 +206,29 @@ class TestFencedJob:
         # the third batch (during which the lease was lost) rolled back entirely
         assert count == 400
         assert action is not None and (action.status, action.progress) == ("IN_PROGRESS", 400)
+
+
+class TestLeaderStartFailure:
+    async def test_a_part_that_cannot_start_fails_startup_and_frees_the_lease(
+        self, db: Database
+    ) -> None:
+        name = lease_name()
+        tries = 0
+
+        async def start(_: leases.Held) -> Background:
+            nonlocal tries
+            tries += 1
+            if tries == 1:
+                raise ConnectionError("bus unreachable")
+            return Background(parts=[Part()])
+
+        leader = Leader(db, start, name=name, ttl=timedelta(seconds=30))
+        with pytest.raises(ConnectionError):
+            await leader.start()
+        assert not leader.leading
+        other = await leases.acquire(db, name, TTL, me="other")  # freed at once
+        assert other is not None
+        await leases.release(db, other)
+        await leader.step()  # a later try starts it
+        assert leader.leading and tries == 2
+        await leader.stop()

@@ -9,6 +9,7 @@ take it over when that lease expires.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -115,7 +116,9 @@ class Leader:
         return self._running is not None
 
     async def start(self) -> None:
-        await self.step()  # the first process to start leads at once
+        # The first process to start leads at once; as before leases, a part that cannot
+        # start (or a database that does not answer) fails the server's startup.
+        await self.step(raise_errors=True)
         self._task = asyncio.create_task(self._run(), name=f"promogate-lease-{self.name}")
 
     async def stop(self) -> None:
@@ -134,29 +137,42 @@ class Leader:
             await asyncio.sleep(self.ttl.total_seconds() / 3)
             await self.step()
 
-    async def step(self) -> None:
+    async def step(self, *, raise_errors: bool = False) -> None:
         """One try: take the lease (and start the parts), or renew it (or stop the parts)."""
         now = self.clock()
+        if self.held is None:
+            try:
+                await self._lead(now)
+            except Exception:
+                if raise_errors:
+                    raise
+                log.exception("lease %s: taking it or starting the work failed", self.name)
+            return
         try:
-            if self.held is None:
-                held = await leases.acquire(self.db, self.name, self.ttl, me=self.me, now=now)
-                if held is None:
-                    return
-                self.held, self._valid_until = held, now + self.ttl
-                log.info("this process now runs the background work (lease %s, token %d)",
-                         self.name, held.token)
-                self._running = await self._start(held)
-                return
             if await leases.renew(self.db, self.held, self.ttl):
                 self._valid_until = now + self.ttl
                 return
             log.warning("lease %s lost to another process; stopping the background work",
                         self.name)
         except Exception:  # the database did not answer: keep the parts while still valid
-            log.exception("lease %s: taking or renewing failed", self.name)
+            log.exception("lease %s: renewing failed", self.name)
             if self._valid_until is None or self.clock() < self._valid_until:
                 return
         await self._step_down()
+
+    async def _lead(self, now: datetime) -> None:
+        held = await leases.acquire(self.db, self.name, self.ttl, me=self.me, now=now)
+        if held is None:
+            return
+        try:
+            running = await self._start(held)
+        except BaseException:  # let go, so this process or another tries again
+            with contextlib.suppress(Exception):
+                await leases.release(self.db, held)
+            raise
+        self.held, self._valid_until, self._running = held, now + self.ttl, running
+        log.info("this process now runs the background work (lease %s, token %d)",
+                 self.name, held.token)
 
     async def _step_down(self) -> None:
         running, self._running, self.held, self._valid_until = self._running, None, None, None
