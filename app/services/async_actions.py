@@ -117,7 +117,11 @@ class Resumer:
 
 
 async def _run(db: Database, project_id: str, action_id: str) -> None:
-    held = await leases.acquire(db, lease_name(action_id), LEASE_TTL)
+    try:
+        held = await leases.acquire(db, lease_name(action_id), LEASE_TTL)
+    except Exception:  # the database did not answer; the background holder resumes it later
+        log.exception("async action %s: could not take its lease", action_id)
+        return
     if held is None:
         return  # another process runs it
     try:
