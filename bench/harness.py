@@ -74,8 +74,11 @@ def free_port() -> int:
 def start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     """The service as `promogate serve --workers N` runs it: uvicorn's supervisor and N
     children on one port (just the one process when N is 1)."""
+    # The pool is per process: N workers share the one process's 20 (+ overflow), so the
+    # W3 storm opens as many PostgreSQL connections with N workers as with one.
     env = {**os.environ, "PROMOGATE_DATABASE_URL": url, "PROMOGATE_GRAPHIQL": "false",
-           "PROMOGATE_LOG_LEVEL": "warning", "PROMOGATE_DATABASE_POOL_SIZE": "20"}
+           "PROMOGATE_LOG_LEVEL": "warning",
+           "PROMOGATE_DATABASE_POOL_SIZE": str(max(5, 20 // workers))}
     several = ["--workers", str(workers), "--timeout-worker-healthcheck", "30"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port),
