@@ -26,6 +26,7 @@ keys_cli = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 cli.add_typer(projects_cli, name="projects")
 cli.add_typer(keys_cli, name="keys")
 console = Console()
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 def _table(*columns: str) -> Table:
@@ -75,7 +76,8 @@ def _bootstrap(settings: Settings) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
-    workers: Annotated[int | None, typer.Option(help="worker processes")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="worker processes on the one port (default PROMOGATE_WORKERS, else 1)")] = None,
     migrate: Annotated[bool, typer.Option(help="migrate the database first")] = True,
 ) -> None:
     """Migrate the database, create the Sandbox project on first run, and serve the API."""
@@ -87,14 +89,23 @@ def serve(
     if migrate:
         _bootstrap(settings)
     workers = workers or settings.workers
-    if workers > 1 and settings.is_sqlite:
-        console.print("[yellow]SQLite has one writer: serving with a single worker.[/yellow]")
-        workers = 1
+    if workers < 1:
+        console.print("[red]error[/red] --workers must be at least 1")
+        raise typer.Exit(2)
     host, port = host or settings.host, port or settings.port
     console.print(f"GraphQL at http://{host}:{port}/graphql"
-                  + (" (GraphiQL in a browser)" if settings.graphiql else ""))
+                  + (" (GraphiQL in a browser)" if settings.graphiql else "")
+                  + (f", {workers} worker processes" if workers > 1 else ""))
+    # uvicorn's own multi-process mode: the parent binds the socket once and supervises N
+    # children that each build the app from the factory (restarting any that dies); the
+    # kernel spreads connections over them. Work that must run once is held by one process
+    # through a lease (app/events/runtime.py), on SQLite as on PostgreSQL. A new child
+    # imports the whole app before it can answer the supervisor's health pings; uvicorn's
+    # default 5 s is shorter than that on a busy small machine, and the supervisor would
+    # kill every child before it starts, so allow 30 s.
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level, proxy_headers=True)
+                log_level=settings.log_level, proxy_headers=True,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
 
 
 @cli.command()

@@ -24,10 +24,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.schema import build_schema
 from app.api.view import PromogateGraphQL
+from app.db import leases
 from app.db.session import Database
 from app.events import outbox
 from app.events.broker import Broker
-from app.events.runtime import start_background
+from app.events.runtime import Background, Leader, start_background
 from app.events.settings import EventSettings
 from app.services import assets, async_actions, inbound
 from app.settings import Settings, get_settings
@@ -129,11 +130,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await async_actions.resume_pending(db)  # bulk code generation interrupted by a stop
-        # webhooks, bus sinks, and the inbound bus consumer's use case
-        background = await start_background(db, event_settings, inbound=inbound.handle)
+        # One process of `serve --workers N` (the background lease's holder) delivers
+        # webhooks, runs bus sinks, the inbound bus consumer's use case and the pruner, and
+        # resumes bulk code generation interrupted by a stop (app/events/runtime.py).
+        async def lead(held: leases.Held) -> Background:
+            background = await start_background(db, event_settings, inbound=inbound.handle,
+                                                guard=held)
+            resumer = async_actions.Resumer(db)
+            await resumer.start()
+            background.parts.append(resumer)
+            return background
+
+        leader = Leader(db, lead)
+        await leader.start()
         yield
-        await background.stop()
+        await leader.stop()
         await broker.stop()
         await async_actions.shutdown()
         if database is None:  # we made it, we close it

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(1, ge=1, description="uvicorn worker processes (PostgreSQL only)")
+    workers: int = Field(1, ge=1, description="uvicorn worker processes")
     graphiql: bool = Field(True, description="serve GraphiQL on GET /graphql")
     introspection: bool = Field(True, description="allow schema introspection")
     log_level: Literal["debug", "info", "warning", "error"] = "info"

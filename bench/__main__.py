@@ -40,7 +40,7 @@ from bench.harness import PG_SERVER, ROOT  # noqa: E402
 COLUMNS = ("workload", "backend", "throughput", "p50", "p95", "p99", "floor", "ratio",
            "target", "verdict", "note")
 PASS, MISS, FAIL, INFO, ERROR = "pass", "MISS", "FAIL", "", "ERROR"
-SECTIONS = ("stack", "w2", "w5")
+SECTIONS = ("stack", "w2", "w5", "workers")
 WITHHELD = "gate"  # ratio withheld: the driver gate (F-HTTP) failed in this run
 
 
@@ -211,6 +211,45 @@ def w2_rows(backend: str, seconds: float, sizes: list[int],
     return rows, runs
 
 
+def workers_rows(backend: str, seconds: float, workers: int,
+                 floors: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """W1 with `workers` server processes beside W1 with one, same database, same run."""
+    m = stack_bench.measure_workers(backend, seconds, workers)
+    one, many = m["w1_1w"], m[f"w1_{workers}w"]
+    closed = gate(floors["f_http"])
+    ratio = _ratio(many["rps"], one["rps"], closed)
+    cores = m["cores"] or 0
+
+    def cpu(r: dict[str, Any]) -> str:
+        return (f"server {r['server_cores']:.2f} cores + wrk {r['driver_cores']:.2f} cores "
+                f"of {cores}; errors {r['errors']}")
+
+    measured = many["rps"] / one["rps"] if one["rps"] else 0.0
+    busy = many["server_cores"] + many["driver_cores"]
+    why = ("" if (ratio or 0) >= 1.6 or closed else
+           f"; the box is the limit: server and wrk together used {busy:.2f} of {cores} cores"
+           if busy >= 0.9 * cores else "")
+    w3, counts = m["w3"], m["w3_counts"]
+    w3_ok = (w3["wins"] == 100 and counts["successes"] == 100
+             and counts["redeemed_quantity"] == 100 and w3["errors"] == 0)
+    rows = [
+        _row("W1 validateStack, 1 worker process, 16 conns", backend, throughput=one["rps"],
+             unit="req/s", **_lat(one), note=cpu(one)),
+        _row(f"W1 validateStack, {workers} worker processes (serve --workers {workers}), "
+             "16 conns", backend, throughput=many["rps"], unit="req/s", **_lat(many),
+             floor=f"W1 1 worker {one['rps']:,.0f} req/s", ratio=ratio,
+             target=">= 1.6 x 1 worker",
+             verdict=FAIL if many["errors"] else _verdict((ratio or 0) >= 1.6, closed),
+             note=cpu(many) + why + (f"; measured {measured:.2f} x" if closed else "")),
+        _row(f"W3 500 concurrent redeemStack, one code, limit 100, {workers} workers", backend,
+             throughput=w3["rps"], unit="att/s", **_lat(w3), target="exactly 100 wins",
+             verdict=PASS if w3_ok else FAIL,
+             note=(f"{w3['wins']} wins, {counts['successes']} SUCCESS rows, redeemed_quantity "
+                   f"{counts['redeemed_quantity']}, {w3['errors']} non-200/no-data")),
+    ]
+    return rows, m
+
+
 def w5_rows(backend: str, counts: list[int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     rows, runs = [], []
     for count in counts:
@@ -324,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
                         help=f"run only these sections ({', '.join(SECTIONS)})")
+    parser.add_argument("--workers", type=int, default=2, metavar="N",
+                        help="server processes of the workers section (W1 at N vs 1 worker)")
     parser.add_argument("--show", type=Path, metavar="JSON",
                         help="print the table of a saved run (a bench-*.json) and exit")
     args = parser.parse_args(argv)
@@ -356,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             ("stack", lambda b=backend, f=floors: stack_rows(b, seconds, f)),
             ("w2", lambda b=backend, f=floors: w2_rows(b, seconds, sizes, f)),
             ("w5", lambda b=backend: w5_rows(b, counts)),
+            ("workers", lambda b=backend, f=floors: workers_rows(b, seconds, args.workers, f)),
         )
         for name, run in sections:
             if args.only and name not in args.only:

@@ -71,15 +71,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """The service as `promogate serve --workers N` runs it: uvicorn's supervisor and N
+    children on one port (just the one process when N is 1)."""
+    # The pool is per process: N workers share the one process's 20 (+ overflow), so the
+    # W3 storm opens as many PostgreSQL connections with N workers as with one.
     env = {**os.environ, "PROMOGATE_DATABASE_URL": url, "PROMOGATE_GRAPHIQL": "false",
-           "PROMOGATE_LOG_LEVEL": "warning", "PROMOGATE_DATABASE_POOL_SIZE": "20"}
+           "PROMOGATE_LOG_LEVEL": "warning",
+           "PROMOGATE_DATABASE_POOL_SIZE": str(max(5, 20 // workers))}
+    several = ["--workers", str(workers), "--timeout-worker-healthcheck", "30"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
+         "--log-level", "warning", "--no-access-log", *(several if workers > 1 else [])],
         cwd=ROOT, env=env,
     )
-    return _wait_healthy(proc, port)
+    return _wait_healthy(proc, port, timeout=30 + 30 * workers)
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by `pid` and its live descendants (a server
+    and its worker processes)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def start_floor_server(port: int) -> subprocess.Popen[bytes]:
@@ -117,8 +140,9 @@ def peak_rss_kb(pid: int) -> int | None:
     return None
 
 
-def _wait_healthy(proc: subprocess.Popen[bytes], port: int) -> subprocess.Popen[bytes]:
-    deadline = time.time() + 30
+def _wait_healthy(proc: subprocess.Popen[bytes], port: int,
+                  timeout: float = 30) -> subprocess.Popen[bytes]:
+    deadline = time.time() + timeout
     while time.time() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:

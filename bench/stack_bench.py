@@ -23,6 +23,7 @@ server; a database is created for the run and dropped after.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -40,6 +41,7 @@ from bench.harness import (  # noqa: E402
     free_port,
     make_database,
     peak_rss_kb,
+    process_tree_cpu,
     start_floor_server,
     start_gql_floor_server,
     start_server,
@@ -391,6 +393,53 @@ def measure(backend: str, seconds: float, promotions: int = 1000, *, attempts: i
                 one_id = asyncio.run(_hot_code(url, "RAWONE", None))
                 single = raw_single_pg if backend == "postgresql" else raw_single_sqlite
                 out["f_db_1"] = asyncio.run(single(raw, one_id, 300))
+        finally:
+            drop_database(backend, raw)
+    return out
+
+
+def _drive_with_cpu(server: Any, port: int, body: dict[str, Any], seconds: float,
+                    connections: int) -> dict[str, Any]:
+    """`drive`, plus the cores the server's processes and the load driver used meanwhile."""
+    import resource
+
+    server_before = process_tree_cpu(server.pid)
+    own = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk is waited for: counted here
+    began = time.perf_counter()
+    result = drive(port, body, seconds, connections)
+    wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    driver = (after.ru_utime + after.ru_stime) - (own.ru_utime + own.ru_stime)
+    result["server_cores"] = (process_tree_cpu(server.pid) - server_before) / wall
+    result["driver_cores"] = driver / wall
+    return result
+
+
+def measure_workers(backend: str, seconds: float, workers: int = 2, promotions: int = 1000,
+                    *, attempts: int = 500, limit: int = 100) -> dict[str, Any]:
+    """W1 (16 connections) against the service with one worker process, then with `workers`,
+    on one seeded database in the same run, each with the cores its processes and wrk used;
+    then W3 (exactly `limit` of `attempts` concurrent redemptions must win) against the
+    several workers, which puts writers of different processes on one code."""
+    out: dict[str, Any] = {"backend": backend, "workers": workers, "cores": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        url, raw = make_database(backend, Path(tmp))
+        try:
+            seeded = asyncio.run(_seed(url, promotions))
+            body = w1_body(seeded)
+            for n in (1, workers):
+                port = free_port()
+                server = start_server(url, port, workers=n)
+                try:
+                    drive(port, body, min(seconds, 2.0), 16)  # warm every worker's caches
+                    out[f"w1_{n}w"] = _drive_with_cpu(server, port, body, seconds, 16)
+                    if n == workers:
+                        hot_id = asyncio.run(_hot_code(url, "HOT", limit))
+                        bodies = [redeem_body(seeded, "HOT", f"k{i}") for i in range(attempts)]
+                        out["w3"] = storm(port, bodies)
+                        out["w3_counts"] = asyncio.run(redemption_counts(backend, raw, hot_id))
+                finally:
+                    stop_server(server)
         finally:
             drop_database(backend, raw)
     return out

@@ -12,6 +12,7 @@ from app.db.events import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from app.db.leases import Lease
 from app.db.orders import Order, OrderItem
 from app.db.projects import ApiKey, Project
 from app.db.redemptions import (
@@ -30,6 +31,7 @@ __all__ = [
     "AsyncAction",
     "Campaign",
     "IdempotencyRecord",
+    "Lease",
     "PromotionStack",
     "PromotionTier",
     "Publication",

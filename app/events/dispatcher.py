@@ -1,6 +1,7 @@
 """Delivers the outbox: claims due webhook deliveries, sends them, records every attempt.
 
-Runs inside `promogate serve` and alone as `promogate worker`; several may run at once.
+Runs inside `promogate serve` (in the one process of `--workers N` that holds the background
+lease) and alone as `promogate worker`; several may run at once.
 On PostgreSQL deliveries are claimed with `FOR UPDATE SKIP LOCKED`; on SQLite the claim is
 a `BEGIN IMMEDIATE` write transaction, so one claimer at a time. A claim is a lease: if the
 sender dies, the delivery is claimed again when the lease ends (at-least-once; receivers
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db import repository
+from app.db import leases, repository
 from app.db.base import utcnow
 from app.db.events import (
     OPEN_DELIVERY,
@@ -55,6 +56,7 @@ class Dispatcher:
         poll_interval: float = 0.2, batch_size: int = 50, concurrency: int = 16,
         lease: timedelta = timedelta(seconds=60), clock: Callable[[], datetime] = utcnow,
         client: httpx.AsyncClient | None = None, allow_private: bool = True,
+        guard: leases.Held | None = None,
     ) -> None:
         self.db = db
         self.backoff = tuple(backoff)
@@ -67,6 +69,9 @@ class Dispatcher:
         self._client = client
         self._own_client = client is None
         self.allow_private = allow_private
+        # `promogate serve`: the tenure of the background lease; each claim checks it, so a
+        # process that lost the lease (paused past its expiry) claims nothing more.
+        self.guard = guard
         self._limit = asyncio.Semaphore(concurrency)
         self._waker = Waker(db)
         self._task: asyncio.Task[None] | None = None
@@ -104,7 +109,11 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim what is due, send it, record the outcomes. Returns how many were sent."""
-        claimed = await self._claim()
+        try:
+            claimed = await self._claim()
+        except leases.LeaseLost:
+            log.warning("webhook dispatcher: the background lease was lost; not claiming")
+            return 0
         if not claimed:
             return 0
         assert self._client is not None, "start() first, or pass a client"
@@ -150,6 +159,8 @@ class Dispatcher:
         async with self._claim_lock:
             now = self.clock()
             async with self.db.write() as session:
+                if self.guard is not None:
+                    await leases.check(session, self.guard)
                 stmt = self._due(now)
                 if not self.db.is_sqlite:
                     stmt = stmt.with_for_update(skip_locked=True, of=WebhookDelivery)

@@ -2,17 +2,26 @@
 
 A job is an `AsyncAction` row; the work runs as an asyncio task with its own short sessions,
 one transaction per batch (codes + progress + campaign counter together), so memory stays flat
-and a restart resumes from what is already stored (`resume_pending` on startup).
+and a restart resumes from what is already stored (`resume_pending`).
+
+Each job runs under its own lease (`async_action:<id>`, see `app.db.leases`), so with several
+server processes one of them runs it: whichever process starts or resumes it first; the
+others find the lease held and leave it. Every batch renews the lease inside its own
+transaction and rolls back if another process has taken the job over, so a stale runner
+never adds a batch twice. The process that holds the background lease re-runs
+`resume_pending` every `RESUME_INTERVAL`, which takes over the jobs of a process that died.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.db import repository
+from app.db import leases, repository
 from app.db.base import utcnow
 from app.db.campaigns import Campaign, CreationStatus
 from app.db.redemptions import AsyncAction, AsyncActionStatus
@@ -34,6 +43,9 @@ GENERATE_VOUCHERS = "campaign.vouchers.generate"
 # job within 3x of a bulk load.
 BATCH_SIZE = 10_000
 PENDING = (AsyncActionStatus.QUEUED, AsyncActionStatus.IN_PROGRESS)
+# A job's lease: renewed by every batch, so it only runs out when its runner stops.
+LEASE_TTL = timedelta(seconds=60)
+RESUME_INTERVAL = timedelta(seconds=30)
 
 _tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -72,19 +84,72 @@ async def shutdown() -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def lease_name(action_id: str) -> str:
+    return f"async_action:{action_id}"
+
+
+class Resumer:
+    """`resume_pending` now and every `interval`: run by the process holding the background
+    lease, it takes over the jobs whose runner died (their lease expired)."""
+
+    def __init__(self, db: Database, interval: timedelta = RESUME_INTERVAL) -> None:
+        self.db = db
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="promogate-async-action-resumer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await resume_pending(self.db)
+            except Exception:  # try again next round
+                log.exception("resuming async actions failed")
+            await asyncio.sleep(self.interval.total_seconds())
+
+
 async def _run(db: Database, project_id: str, action_id: str) -> None:
     try:
-        await generate_vouchers(db, project_id, action_id)
+        held = await leases.acquire(db, lease_name(action_id), LEASE_TTL)
+    except Exception:  # the database did not answer; the background holder resumes it later
+        log.exception("async action %s: could not take its lease", action_id)
+        return
+    if held is None:
+        return  # another process runs it
+    try:
+        await generate_vouchers(db, project_id, action_id, held=held)
     except asyncio.CancelledError:
         raise
+    except leases.LeaseLost:
+        log.warning("async action %s: taken over by another process; stopping here", action_id)
+        return
     except Exception as exc:  # the job's failure is recorded on the action, not lost
         log.exception("async action %s failed", action_id)
         message = exc.errors[0].message if isinstance(exc, ServiceError) else "internal error"
-        await _finish(db, project_id, action_id, AsyncActionStatus.FAILED, error=message)
+        with contextlib.suppress(leases.LeaseLost):
+            await _finish(db, project_id, action_id, AsyncActionStatus.FAILED, error=message,
+                          held=held)
+    finally:
+        with contextlib.suppress(Exception):  # else it expires on its own
+            await leases.release(db, held)
 
 
-async def generate_vouchers(db: Database, project_id: str, action_id: str) -> None:
+async def generate_vouchers(
+    db: Database, project_id: str, action_id: str, *, held: leases.Held | None = None
+) -> None:
+    """Generate what is still missing. `held`: the job's lease tenure, renewed (and checked)
+    in every transaction; `LeaseLost` when another process has taken the job over."""
     async with db.write() as session:
+        if held is not None:
+            await leases.renew_in(session, held, LEASE_TTL)
         action = await repository.get(session, AsyncAction, project_id, action_id)
         if action is None or action.status not in PENDING:
             return
@@ -111,6 +176,8 @@ async def generate_vouchers(db: Database, project_id: str, action_id: str) -> No
     while done < total:
         size = min(BATCH_SIZE, total - done)
         async with db.write() as session:
+            if held is not None:
+                await leases.renew_in(session, held, LEASE_TTL)
             if await repository.get(session, Campaign, project_id, campaign.id) is None:
                 raise ServiceError.one("not_found", "the campaign was deleted", None)
             await voucher_service.generate_into(session, project_id, campaign, generator, size)
@@ -127,14 +194,18 @@ async def generate_vouchers(db: Database, project_id: str, action_id: str) -> No
             )
         await asyncio.sleep(0)  # let requests run between batches
     await _finish(db, project_id, action_id, AsyncActionStatus.DONE,
-                  result={"vouchers_count": done})
+                  result={"vouchers_count": done}, held=held)
 
 
 async def _finish(
     db: Database, project_id: str, action_id: str, status: AsyncActionStatus, *,
     error: str | None = None, result: dict[str, int] | None = None,
+    held: leases.Held | None = None,
 ) -> None:
     async with db.write() as session:
+        if held is not None:  # fenced, and the job's lease goes with its last write
+            await leases.renew_in(session, held, LEASE_TTL)
+            await leases.drop_in(session, held)
         action = await repository.get(session, AsyncAction, project_id, action_id)
         if action is None:
             return
