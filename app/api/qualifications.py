@@ -170,6 +170,7 @@ class _StackShape:
         self.customer = input_.customer
         self.metadata = input_.metadata
         self.session = None
+        self.auto_apply = None
 
 
 @strawberry.type
