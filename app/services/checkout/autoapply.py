@@ -22,9 +22,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import engine
-from app.services.checkout import qualify
 from app.services.checkout.caches import LINES
 from app.services.checkout.lines import load_customer, load_order
+from app.services.checkout.qualify import Scenario, prefilter, public_candidates
 from app.services.checkout.request import (
     RedeemableRef,
     RequestProblem,
@@ -60,7 +60,7 @@ async def expand(
     if any(ref.object is STACK for ref in request.redeemables):
         return request  # a promotion stack is evaluated alone: nothing is added to it
     check_request(request)
-    head, public = await qualify.public_candidates(session, project_id, now)
+    head, public = await public_candidates(session, project_id, now)
     room = public.stacking.redeemables_limit - len(request.redeemables)
     chosen: list[RedeemableRef] = []
     if room > 0:
@@ -75,9 +75,9 @@ async def expand(
         amount = _amount(order)
         sent = {ref.id for ref in request.redeemables if ref.object is TIER}
         pool = [
-            c for c in qualify._prefilter(
+            c for c in prefilter(
                 public.considered(keys, amount, customer.metadata if customer else None),
-                keys, amount, now, qualify.Scenario.ALL,
+                keys, amount, now, Scenario.ALL,
             )
             if c.compiled.source.object is TIER and c.row_id not in sent
         ]

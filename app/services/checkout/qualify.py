@@ -576,7 +576,7 @@ def _scenario_pool(
     return [*singles, *wallet]
 
 
-def _prefilter(
+def prefilter(
     pool: list[Candidate], keys: set[str], amount: int, now: datetime, scenario: Scenario
 ) -> list[Candidate]:
     kept = []
@@ -672,7 +672,7 @@ async def qualify(
                 if scenario is not Scenario.CUSTOMER_WALLET else [],
                 wallet, customer is not None,
             )
-        pool = [c for c in _prefilter(pool, keys, amount, now, scenario)
+        pool = [c for c in prefilter(pool, keys, amount, now, scenario)
                 if _passes_filters(c, request.filters)]
         results: list[Qualified] = []
         if pool:
