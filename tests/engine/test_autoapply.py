@@ -104,3 +104,11 @@ class TestDropped:
                       stacking=sr(redeemables_application_mode=ApplicationMode.ALL))
         assert shown(result) == ["C:INAPPLICABLE"]
         assert not result.valid
+
+    def test_a_dropped_candidate_makes_room_for_the_next(self) -> None:
+        result = auto(voucher("C", amount_off(100)), tier("F1", amount_off(900), FAIL),
+                      tier("F2", amount_off(800), FAIL), tier("T3", amount_off(700)),
+                      tier("T4", amount_off(600)), tier("T5", amount_off(500)), sent=1,
+                      stacking=sr(applicable_redeemables_limit=3))
+        assert shown(result) == ["C:APPLICABLE", "T3:APPLICABLE:auto", "T4:APPLICABLE:auto"]
+        assert result.order.total_discount_amount == 1400
