@@ -397,9 +397,14 @@ async def _wallet(
     """Codes and cards published to this customer (per call: never cached)."""
     # By the holder index alone (a customer id names one project's customer): the plan
     # must not depend on statistics, whatever else the project holds.
-    vouchers = [v for v in (await session.execute(sa.select(Voucher).where(
-        Voucher.holder_id == customer_id,
-    ).order_by(Voucher.id))).scalars() if v.project_id == project_id and v.active]
+    # No ORDER BY either: with statistics that see mostly unheld codes (holder_id NULL), an
+    # ORDER BY id lets SQLite prefer walking the whole table in id order to the lookup.
+    vouchers = sorted(
+        (v for v in (await session.execute(sa.select(Voucher).where(
+            Voucher.holder_id == customer_id,
+        ))).scalars() if v.project_id == project_id and v.active),
+        key=lambda v: v.id,
+    )
     if not vouchers:
         return []
     campaign_ids = [v.campaign_id for v in vouchers if v.campaign_id]
@@ -621,10 +626,12 @@ async def _live_quantities(
     ids = [c.row_id for c in candidates if c.limited]
     if not ids:
         return {}
-    stmt = sa.select(Voucher.id, Voucher.redeemed_quantity, Voucher.redemption_quantity).where(
-        Voucher.project_id == project_id, Voucher.id.in_(ids)  # type: ignore[attr-defined]
+    stmt = sa.select(Voucher.id, Voucher.project_id, Voucher.redeemed_quantity,
+                     Voucher.redemption_quantity).where(
+        Voucher.id.in_(ids)  # type: ignore[attr-defined]  # by primary key alone
     )
-    return {i: (used, limit) for i, used, limit in (await session.execute(stmt)).all()}
+    return {i: (used, limit) for i, project, used, limit in (await session.execute(stmt)).all()
+            if project == project_id}
 
 
 async def qualify(
