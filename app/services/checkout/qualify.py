@@ -395,14 +395,19 @@ async def _wallet(
     session: AsyncSession, project_id: str, customer_id: str
 ) -> list[Candidate]:
     """Codes and cards published to this customer (per call: never cached)."""
-    # By the holder index alone (a customer id names one project's customer): the plan
-    # must not depend on statistics, whatever else the project holds.
-    # No ORDER BY either: with statistics that see mostly unheld codes (holder_id NULL), an
-    # ORDER BY id lets SQLite prefer walking the whole table in id order to the lookup.
+    # By the holder index alone (a customer id names one project's customer), whatever else
+    # the project holds. SQLite's statistics count every unheld code (holder_id NULL) as one
+    # key, so after ANALYZE the planner judges the index useless and scans the table (100 ms
+    # at 100,000 codes): on SQLite the index is named.
+    if session.get_bind().dialect.name == "sqlite":
+        stmt: Any = sa.select(Voucher).from_statement(sa.text(
+            "SELECT * FROM vouchers INDEXED BY ix_vouchers_holder_id WHERE holder_id = :holder"
+        ).bindparams(holder=customer_id))
+    else:
+        stmt = sa.select(Voucher).where(Voucher.holder_id == customer_id)
     vouchers = sorted(
-        (v for v in (await session.execute(sa.select(Voucher).where(
-            Voucher.holder_id == customer_id,
-        ))).scalars() if v.project_id == project_id and v.active),
+        (v for v in (await session.execute(stmt)).scalars()
+         if v.project_id == project_id and v.active),
         key=lambda v: v.id,
     )
     if not vouchers:
