@@ -95,7 +95,7 @@ class TestValidate:
         # 20 % of 5000 = 1000; then 500
         assert data["order"]["totalAmount"] == 3500
 
-    async def test_nothing_sent_and_nothing_applies(self, tenant, db) -> None:
+    async def test_nothing_sent_with_a_redeemables_limit_of_one(self, tenant, db) -> None:
         await arrange(tenant, db)
         small = {"items": [{"sourceId": "pin", "quantity": 1, "price": 400}]}
         await tenant.api("mutation { updateStackingRules(input: {redeemablesLimit: 1}) "
@@ -107,6 +107,12 @@ class TestValidate:
         assert [(r["status"], r["autoApplied"]) for r in data["redeemables"]] == [
             ("APPLICABLE", True)]
         assert data["order"]["totalAmount"] == 0
+
+    async def test_nothing_sent_and_nothing_to_add(self, tenant, db) -> None:
+        data = (await tenant.api(VALIDATE, i={"redeemables": [], "order": CART,
+                                              "autoApply": AUTO}))["validateStack"]
+        assert data == {"valid": True, "redeemables": [], "order": {
+            "amount": 5000, "totalDiscountAmount": 0, "totalAmount": 5000}}
 
     async def test_limits(self, tenant, db) -> None:
         t = await arrange(tenant, db)
