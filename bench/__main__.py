@@ -6,6 +6,7 @@
 For each backend: fresh databases, the service as a real uvicorn process (GraphiQL off), load
 from a separate process (bench/harness.py). The measurement code lives in the workload modules
 (stack_bench: F-HTTP, F-GQL, W1, W3 + replay, F-DB, memory; qualification_bench: W2;
+autoapply_bench: W4;
 codegen_bench: W5 + COPY floor); this module only sequences them, judges the targets and prints
 one table, also written as CSV and JSON to --out (default bench/results/).
 
@@ -34,13 +35,13 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/__main__.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import codegen_bench, qualification_bench, stack_bench  # noqa: E402
+from bench import autoapply_bench, codegen_bench, qualification_bench, stack_bench  # noqa: E402
 from bench.harness import PG_SERVER, ROOT  # noqa: E402
 
 COLUMNS = ("workload", "backend", "throughput", "p50", "p95", "p99", "floor", "ratio",
            "target", "verdict", "note")
 PASS, MISS, FAIL, INFO, ERROR = "pass", "MISS", "FAIL", "", "ERROR"
-SECTIONS = ("stack", "w2", "w5", "workers")
+SECTIONS = ("stack", "w2", "w4", "w5", "workers")
 WITHHELD = "gate"  # ratio withheld: the driver gate (F-HTTP) failed in this run
 
 
@@ -396,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         sections = (
             ("stack", lambda b=backend, f=floors: stack_rows(b, seconds, f)),
             ("w2", lambda b=backend, f=floors: w2_rows(b, seconds, sizes, f)),
+            ("w4", lambda b=backend, f=floors: autoapply_bench.w4_rows(b, seconds, sizes, f)),
             ("w5", lambda b=backend: w5_rows(b, counts)),
             ("workers", lambda b=backend, f=floors: workers_rows(b, seconds, args.workers, f)),
         )

@@ -43,7 +43,7 @@ CLIENT_READABLE: dict[str, tuple[frozenset[str], str]] = {
                         "the evaluation of the caller's cart"),
     "RedeemableResult": (frozenset({
         "object", "id", "status", "reason", "discount", "gift", "loyaltyCard", "bundle",
-        "order", "campaignId", "categoryIds", "campaign", "categories",
+        "order", "campaignId", "categoryIds", "campaign", "categories", "autoApplied",
     }), "what each redeemable the caller sent did"),
     "Reason": (frozenset({"code", "message", "details", "validationRuleId", "rulePath"}),
                "why a redeemable does not apply (the rule's id and number, never its conditions)"),

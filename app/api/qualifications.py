@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -27,6 +27,7 @@ from app.api.validation import (
     GiftResult,
     OrderCalculation,
     OrderInput,
+    OrderItemCalculation,
     load_campaign,
     load_categories,
     request_error,
@@ -107,18 +108,33 @@ class Qualification:
 
     @classmethod
     def from_result(cls, q: service.Qualified) -> Qualification:
-        data = to_json(q.result)
+        # Straight from the engine's result: the full JSON form of every result on a page
+        # (its order and lines) cost more than the whole qualification.
+        r = q.result
         c = q.candidate
         return cls(
-            object=RedeemableObject(data["object"]), id=data["id"], campaign_id=c.campaign_id,
+            object=RedeemableObject(r.object.value), id=r.id, campaign_id=c.campaign_id,
             campaign_type=c.campaign_type, category_ids=sorted(c.category_ids), name=c.name,
             banner=c.banner, held=c.held, created_at=c.created_at,
-            order=OrderCalculation.from_json(data["order"]),
-            discount=Discount.from_result(data.get("discount")),
-            gift=GiftResult(**data["gift"]) if data.get("gift") else None,
-            bundle=BundleResult.from_json(data.get("bundle")),
+            order=_order(r.order),
+            discount=Discount.from_result(to_json(r.discount)) if r.discount else None,
+            gift=GiftResult(credits=r.gift.credits, balance=r.gift.balance) if r.gift else None,
+            bundle=BundleResult.from_json(to_json(r.bundle)) if r.bundle else None,
             items=[QualifiedItem(**i.__dict__) for i in q.items],
         )
+
+
+_ORDER_FIELDS = tuple(f for f in OrderCalculation.__annotations__ if f != "items")
+_ITEM_FIELDS = tuple(OrderItemCalculation.__annotations__)
+
+
+def _order(calc: Any) -> OrderCalculation:
+    """The engine's order calculation as the API type (the same field names)."""
+    return OrderCalculation(
+        **{name: getattr(calc, name) for name in _ORDER_FIELDS},
+        items=[OrderItemCalculation(**{name: getattr(item, name) for name in _ITEM_FIELDS})
+               for item in calc.items],
+    )
 
 
 @strawberry.type
@@ -170,6 +186,7 @@ class _StackShape:
         self.customer = input_.customer
         self.metadata = input_.metadata
         self.session = None
+        self.auto_apply = None
 
 
 @strawberry.type

@@ -262,3 +262,13 @@ def validity_fields(row: Any) -> dict[str, Any]:
                    for h in hours.get("daily", [])]
         ) if hours else None,
     }
+
+
+@strawberry.input(description="What the service adds to a stack by itself (validateStack, "
+                  "redeemStack).")
+class AutoApplyInput:
+    promotions: bool = strawberry.field(
+        default=False,
+        description="Add every active promotion tier of the project that applies to this "
+        "order, under the stacking rules; each one added is reported with autoApplied",
+    )

@@ -14,6 +14,7 @@ from app.api.customers import Customer
 from app.api.enums import RedemptionResult, RedemptionStatus
 from app.api.errors import UserError, query_call
 from app.api.orders import Order
+from app.api.redeemable_types import AutoApplyInput
 from app.api.relay import Connection, Node, connection, decode_cursor
 from app.api.scalars import SafeInt
 from app.api.validation import (
@@ -175,6 +176,7 @@ class RedeemStackInput:
     customer: CustomerInput | None = None
     session: SessionInput | None = None
     metadata: JSON | None = None
+    auto_apply: AutoApplyInput | None = None
     idempotency_key: str | None = strawberry.field(
         default=None, description="A replay returns the first answer; other input → error"
     )

@@ -18,7 +18,7 @@ from app.api.context import Context
 from app.api.enums import OrderStatus, RedeemableObject, RedeemableStatus
 from app.api.errors import ApiError
 from app.api.orders import OrderItemInput
-from app.api.redeemable_types import Discount
+from app.api.redeemable_types import AutoApplyInput, Discount
 from app.api.scalars import SafeInt
 from app.services import checkout
 
@@ -152,6 +152,9 @@ class RedeemableResult:
     order: OrderCalculation
     campaign_id: strawberry.ID | None
     category_ids: list[strawberry.ID]
+    auto_applied: bool = strawberry.field(
+        default=False, description="Added by autoApply, not sent in the request"
+    )
 
     @strawberry.field
     async def campaign(
@@ -178,6 +181,7 @@ class RedeemableResult:
             order=OrderCalculation.from_json(data["order"]),
             campaign_id=data.get("campaign_id"),
             category_ids=list(data.get("categories") or []),
+            auto_applied=bool(data.get("auto_applied")),
         )
 
 
@@ -261,6 +265,7 @@ class StackInput:
     customer: CustomerInput | None = None
     session: SessionInput | None = None
     metadata: JSON | None = None
+    auto_apply: AutoApplyInput | None = None
 
 
 def stack_request(input_: Any) -> checkout.StackRequest:
@@ -301,6 +306,7 @@ def stack_request(input_: Any) -> checkout.StackRequest:
         ) if customer is not None else None,
         metadata=input_.metadata,
         session_key=input_.session.key if input_.session else None,
+        auto_apply=bool(input_.auto_apply and input_.auto_apply.promotions),
     )
 
 

@@ -4,6 +4,7 @@ No I/O, no framework, no database: plain dataclasses in, plain dataclasses out. 
 docs/engine.md for how the service layer calls it.
 """
 
+from app.engine.autoapply import evaluate_auto
 from app.engine.compile import CompiledRedeemable, CompileError, compile_redeemable
 from app.engine.evaluate import evaluate
 from app.engine.model import (
@@ -108,4 +109,5 @@ __all__ = [
     "Validity",
     "compile_redeemable",
     "evaluate",
+    "evaluate_auto",
 ]

@@ -500,6 +500,7 @@ class RedeemableResult:
     bundle: BundleResult | None = None
     campaign_id: str | None = None
     categories: tuple[str, ...] = ()
+    auto_applied: bool = False  # added by the service, not sent (see engine.autoapply)
 
 
 @dataclass(frozen=True, slots=True)

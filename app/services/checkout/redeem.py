@@ -41,7 +41,7 @@ from app.engine import money
 from app.events import payloads
 from app.events.outbox import emit, emit_many
 from app.services import customers
-from app.services.checkout import snapshot
+from app.services.checkout import autoapply, snapshot
 from app.services.checkout.idempotency import (
     check_key,
     claim,
@@ -355,6 +355,7 @@ class _PreCheck:
 
     key_unused: bool  # no answer was stored under the idempotency key at the snapshot
     lines: tuple[engine.OrderItem, ...] | None  # the sent order lines, catalog resolved
+    request: StackRequest | None = None  # with the tiers autoApply added (autoapply.py)
 
 
 async def _refuse_early(
@@ -371,12 +372,13 @@ async def _refuse_early(
     async with db.read(consistent=True) as session:
         if key is not None and await key_used(session, project_id, "redeemStack", key):
             return _PreCheck(key_unused=False, lines=None)  # replayed (or refused) under lock
+        request = await autoapply.expand(session, project_id, request, now, spending=True)
         loaded = await load_checked(
             session, project_id, request, now=now, mode=engine.Mode.REDEEM
         )
-    result = run_engine(loaded)
+    result = run_engine(loaded, request)
     if _spent(loaded, result):
-        return _PreCheck(key_unused=True, lines=loaded.sent_lines)
+        return _PreCheck(key_unused=True, lines=loaded.sent_lines, request=request)
     as_json = to_json(result)
     async with db.write() as session:
         outcome = await _record_failure(session, project_id, loaded, result, request, now, as_json)
@@ -401,11 +403,13 @@ async def redeem_stack(
                 stored = await claim(session, project_id, "redeemStack", idempotency_key, digest)
                 if stored is not None:
                     return await _replay_redeem(session, project_id, stored)
+            expanded = early.request or await autoapply.expand(
+                session, project_id, request, now, spending=True)
             loaded = await load_checked(
-                session, project_id, request, now=now, mode=engine.Mode.REDEEM, lock=True,
+                session, project_id, expanded, now=now, mode=engine.Mode.REDEEM, lock=True,
                 lines=early.lines,
             )
-            result = run_engine(loaded)
+            result = run_engine(loaded, expanded)
             as_json = to_json(result)
             spent = _spent(loaded, result)
             if spent:

@@ -92,6 +92,8 @@ class StackRequest:
     customer: CustomerRef | None = None
     metadata: Mapping[str, Any] | None = None
     session_key: str | None = None
+    auto_apply: bool = False  # add the project's applicable promotion tiers (autoapply.py)
+    auto_added: int = 0  # how many of `redeemables`, at the end, were added that way
 
 
 def too_large(what: str, field: list[str]) -> RequestProblem:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import engine
 from app.db.session import Database
-from app.services.checkout import snapshot
+from app.services.checkout import autoapply, snapshot
 from app.services.checkout.request import (
     Clock,
     RequestProblem,
@@ -25,9 +25,12 @@ from app.services.checkout.sessions import SessionAsk, SessionInfo, reserve, ses
 from app.services.errors import ServiceError
 
 
-def run_engine(loaded: snapshot.Snapshot) -> engine.StackValidation:
+def run_engine(
+    loaded: snapshot.Snapshot, request: StackRequest | None = None
+) -> engine.StackValidation:
     try:
-        result = engine.evaluate(loaded.request)
+        result = (autoapply.evaluate(loaded.request, request) if request is not None
+                  else engine.evaluate(loaded.request))
     except engine.RequestError as exc:
         raise RequestProblem(exc.code, exc.message, ["redeemables"]) from exc
     check_result(result, len(loaded.request.order.items))
@@ -63,15 +66,17 @@ async def validate_stack(
     now = clock()
     if session_ask is None:
         async with db.read() as s:
+            request = await autoapply.expand(s, project_id, request, now)
             loaded = await load_checked(s, project_id, request, now=now, mode=engine.Mode.VALIDATE)
-        return Validation(run_engine(loaded), None)
+        return Validation(run_engine(loaded, request), None)
     info = session_info(session_ask, now)
     request = dataclasses.replace(request, session_key=info.key)
     # Reserving counts against redemption limits: lock like a redemption does.
     async with db.write() as s:
+        request = await autoapply.expand(s, project_id, request, now)
         loaded = await load_checked(
             s, project_id, request, now=now, mode=engine.Mode.VALIDATE, lock=True
         )
-        result = run_engine(loaded)
+        result = run_engine(loaded, request)
         await reserve(s, project_id, loaded, result, info)
     return Validation(result, info)
