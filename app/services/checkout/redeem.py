@@ -346,7 +346,13 @@ async def _replay_redeem(session: AsyncSession, project_id: str, stored: dict[st
 
 
 def _request_payload(request: StackRequest, order_status: str | None) -> Any:
-    return {"request": to_json(request), "status": order_status}
+    sent = to_json(request)
+    # Requests without autoApply hash as they did before the option existed, so an
+    # idempotency key stored by an earlier version still replays after an upgrade.
+    if not request.auto_apply and not request.auto_added:
+        sent.pop("auto_apply", None)
+        sent.pop("auto_added", None)
+    return {"request": sent, "status": order_status}
 
 
 @dataclass(frozen=True)
