@@ -19,6 +19,9 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/profile_w1.py`
+# httpx's ASGI transport tries `import sniffio` on every request; without sniffio installed
+# the failed import searches sys.path each time, a client-side cost wrk does not have.
+sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
@@ -70,7 +73,10 @@ async def main(url: str, target: str = "w1", rounds: int = 100) -> None:
         for _ in range(rounds):
             await client.post("/graphql", json=payload, headers=headers)
         profile.disable()
-    pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+    stats = pstats.Stats(profile)
+    stats.sort_stats("tottime").print_stats(25)
+    if "--cumulative" in sys.argv:
+        stats.sort_stats("cumulative").print_stats(80)
 
 
 if __name__ == "__main__":
