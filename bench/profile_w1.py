@@ -74,9 +74,12 @@ async def main(url: str, target: str = "w1", rounds: int = 100) -> None:
             await client.post("/graphql", json=payload, headers=headers)
         profile.disable()
     stats = pstats.Stats(profile)
+    stats.dump_stats("/tmp/w1.prof")
     stats.sort_stats("tottime").print_stats(25)
     if "--cumulative" in sys.argv:
         stats.sort_stats("cumulative").print_stats(80)
+    for name in [a[2:] for a in sys.argv if a.startswith("@@")]:
+        stats.print_callees(name)
 
 
 if __name__ == "__main__":

@@ -145,7 +145,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     # Gate: token limit, the document limits, who may run it, then validation; all before
     # execution, each refusal skipping the rest (app/api/gate.py). AmountErrors places a
     # too-large SafeInt at its input path.
-    extensions: list[Any] = [MaskUnexpectedErrors, AmountErrors, lambda: Gate(settings)]
+    extensions: list[Any] = [MaskUnexpectedErrors, AmountErrors, Gate.factory(settings)]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     schema = PromogateSchema(
