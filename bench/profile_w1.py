@@ -29,16 +29,19 @@ from bench import floor_gql, stack_bench  # noqa: E402
 from bench.harness import SECRET, drop_database, make_database  # noqa: E402
 
 
+BLOCKS = 15
+
+
 async def _per_request(client: httpx.AsyncClient, payload: dict[str, Any],
                        headers: dict[str, str], rounds: int) -> float:
     """Process CPU time per request (the box is shared: wall time counts the neighbours),
-    the best of several blocks."""
+    the best of BLOCKS blocks of `rounds` requests."""
     best = float("inf")
-    for _ in range(5):
+    for _ in range(BLOCKS):
         started = time.process_time()
-        for _ in range(rounds // 5):
+        for _ in range(rounds):
             await client.post("/graphql", json=payload, headers=headers)
-        best = min(best, (time.process_time() - started) * 1000 / (rounds // 5))
+        best = min(best, (time.process_time() - started) * 1000 / rounds)
     return best
 
 
@@ -61,9 +64,9 @@ async def main(url: str, target: str = "w1", rounds: int = 100) -> None:
             await client.post("/graphql", json=body, headers=headers)
             await client.post("/graphql", json=p0, headers=headers)
             await floor.post("/graphql", json=floor_gql.BODY)
-        w1 = await _per_request(client, body, headers, rounds)
-        typename = await _per_request(client, p0, headers, rounds)
-        bare = await _per_request(floor, floor_gql.BODY, {}, rounds)
+        w1 = await _per_request(client, body, headers, 20)
+        typename = await _per_request(client, p0, headers, 50)
+        bare = await _per_request(floor, floor_gql.BODY, {}, 50)
         print(f"W1 validateStack: {w1:.2f} ms/request  ({bare / w1:.2f} x F-GQL)")
         print(f"P0 {{ __typename }}: {typename:.2f} ms/request  ({bare / typename:.2f} x F-GQL)")
         print(f"F-GQL {{ hello }}: {bare:.2f} ms/request")
