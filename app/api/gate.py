@@ -129,7 +129,8 @@ def _analysis(
     schema: GraphQLSchema, parsed: _Document, operation: OperationDefinitionNode,
     limits: QueryLimits, variables: Mapping[str, Any], publishable: bool,
 ) -> Analysis:
-    key = (schema, operation, limits, publishable)
+    # the operation by identity (AST nodes hash their whole tree); it lives as long as `parsed`
+    key = (schema, id(operation), limits, publishable)
     found = parsed.analyses.get(key)
     if found is not None:
         return found
