@@ -1,8 +1,9 @@
-"""Profile W1 (stacked validation) or P0 (`{ __typename }` with a secret key) in-process: CPU ms per
-request of W1, P0 and the F-GQL floor (bench/floor_gql.py, `{ hello }`), all served through
-the same in-process ASGI client, then the top functions by own time of the profiled one.
+"""Profile W1 (stacked validation), P0 (`{ __typename }` with a secret key) or the F-GQL floor
+(bench/floor_gql.py, `{ hello }`) in-process: CPU ms per request of all three, served through
+the same in-process ASGI client, then the profiled one's function calls per request and top
+functions by own time (the profile is also written to /tmp/w1.prof).
 
-    python bench/profile_w1.py [sqlite|postgresql] [w1|p0]
+    python bench/profile_w1.py [sqlite|postgresql] [w1|p0|floor] [--cumulative] [@@callees-of]
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench import floor_gql, stack_bench  # noqa: E402
 from bench.harness import SECRET, drop_database, make_database  # noqa: E402
-
 
 BLOCKS = 15
 
@@ -71,10 +71,11 @@ async def main(url: str, target: str = "w1", rounds: int = 100) -> None:
         print(f"P0 {{ __typename }}: {typename:.2f} ms/request  ({bare / typename:.2f} x F-GQL)")
         print(f"F-GQL {{ hello }}: {bare:.2f} ms/request")
         profile = cProfile.Profile()
-        payload = body if target == "w1" else p0
+        runs = {"w1": (client, body), "p0": (client, p0), "floor": (floor, floor_gql.BODY)}
+        through, payload = runs[target]
         profile.enable()
         for _ in range(rounds):
-            await client.post("/graphql", json=payload, headers=headers)
+            await through.post("/graphql", json=payload, headers=headers)
         profile.disable()
     stats = pstats.Stats(profile)
     # load-independent figure for a shared box: Python function calls per request (the
