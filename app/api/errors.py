@@ -79,19 +79,24 @@ class MaskUnexpectedErrors(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if not result or not result.errors:
-            return
-        request_id = getattr(self.execution_context.context, "request_id", "-")
-        result.errors = [
-            error if is_expected(error) else GraphQLError(
-                f"Internal server error (request id {request_id})",
-                nodes=error.nodes,
-                path=error.path,
-                extensions={"code": INTERNAL, "requestId": request_id},
-            )
-            for error in result.errors
-        ]
+        mask_unexpected(self.execution_context)
+
+
+def mask_unexpected(execution_context: Any) -> None:
+    """What MaskUnexpectedErrors does once the operation has run (the gate does it too)."""
+    result = execution_context.result
+    if not result or not result.errors:
+        return
+    request_id = getattr(execution_context.context, "request_id", "-")
+    result.errors = [
+        error if is_expected(error) else GraphQLError(
+            f"Internal server error (request id {request_id})",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": INTERNAL, "requestId": request_id},
+        )
+        for error in result.errors
+    ]
 
 
 def with_code(formatted: dict[str, Any]) -> dict[str, Any]:

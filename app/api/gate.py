@@ -16,9 +16,10 @@ so GraphiQL loading the schema over and over costs next to nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -42,7 +43,9 @@ from strawberry.extensions import SchemaExtension
 
 from app.api import client_fields
 from app.api.auth import access_errors, is_introspection, unauthenticated
-from app.api.limits import QueryLimits, analyse, operation_of
+from app.api.errors import mask_unexpected
+from app.api.limits import Analysis, QueryLimits, analyse, operation_of
+from app.api.scalars import place_amount_errors
 from app.engine.error_codes import BAD_REQUEST, TOO_MANY_TOKENS
 from app.settings import Settings
 
@@ -53,12 +56,24 @@ KEYLESS_MAX_TOKENS = 400
 INTROSPECTION_RESULTS = 16  # introspection answers kept (per process)
 
 
-@lru_cache(maxsize=1024)
-def _parse(query: str, max_tokens: int) -> DocumentNode:
-    return parse(query, max_tokens=max_tokens)
+class _Document:
+    """A parsed document and what is known of it regardless of the request: whether a
+    string literal holds U+0000, and the analyses (`limits.analyse`) that read no variable.
+    Compared and hashed by identity, so the caches keyed by it cost nothing per request."""
+
+    __slots__ = ("analyses", "document", "has_nul")
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.document = document
+        self.has_nul = _has_nul(document)
+        self.analyses: dict[tuple[Any, ...], Analysis] = {}
 
 
 @lru_cache(maxsize=1024)
+def _parse(query: str, max_tokens: int) -> _Document:
+    return _Document(parse(query, max_tokens=max_tokens))
+
+
 def _has_nul(document: DocumentNode) -> bool:
     """A string literal holding U+0000 (`"\\u0000"`, `"\\u{0}"`): PostgreSQL text can't."""
     found = False
@@ -77,9 +92,54 @@ def _has_nul(document: DocumentNode) -> bool:
 
 @lru_cache(maxsize=1024)
 def _validate(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+    schema: GraphQLSchema, parsed: _Document, rules: tuple[type[ASTValidationRule], ...]
 ) -> list[GraphQLError]:
-    return validate(schema, document, rules)
+    return validate(schema, parsed.document, rules)
+
+
+class _Reads(Mapping[str, Any]):
+    """The request's variables, noting whether the analysis looked at any of them (an
+    analysis that did not holds for every request of the same document)."""
+
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        self.variables = variables
+        self.read = False
+
+    def __bool__(self) -> bool:
+        return True  # `variables or {}` must keep this mapping, even when empty
+
+    def __contains__(self, name: object) -> bool:
+        self.read = True
+        return name in self.variables
+
+    def __getitem__(self, name: str) -> Any:
+        self.read = True
+        return self.variables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self.read = True
+        return iter(self.variables)
+
+    def __len__(self) -> int:
+        self.read = True
+        return len(self.variables)
+
+
+def _analysis(
+    schema: GraphQLSchema, parsed: _Document, operation: OperationDefinitionNode,
+    limits: QueryLimits, variables: Mapping[str, Any], publishable: bool,
+) -> Analysis:
+    # the operation by identity (AST nodes hash their whole tree); it lives as long as `parsed`
+    key = (schema, id(operation), limits, publishable)
+    found = parsed.analyses.get(key)
+    if found is not None:
+        return found
+    reads = _Reads(variables)
+    reader = client_fields.reader(schema) if publishable else None
+    analysis = analyse(schema, parsed.document, operation, limits, reads, reader)
+    if not reads.read:
+        parsed.analyses[key] = analysis
+    return analysis
 
 
 class _Results:
@@ -112,26 +172,41 @@ def _is_token_limit(error: GraphQLSyntaxError) -> bool:
     return "tokens. Parsing aborted" in error.message
 
 
+def gate_limits(settings: Settings) -> tuple[QueryLimits, QueryLimits]:
+    """The limits with a key, and without one: the same limits, and no field selected twice
+    in one selection set."""
+    limits = QueryLimits(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_fields=settings.max_query_fields,
+        max_cost=settings.max_query_cost,
+        max_repeats=settings.max_field_repeats,
+    )
+    return limits, dataclasses.replace(limits, max_repeats=1)
+
+
 class Gate(SchemaExtension):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, limits: tuple[QueryLimits, QueryLimits] | None = None
+                 ) -> None:
         super().__init__()
         self.settings = settings
-        self.limits = QueryLimits(
-            max_depth=settings.max_query_depth,
-            max_aliases=settings.max_aliases,
-            max_fields=settings.max_query_fields,
-            max_cost=settings.max_query_cost,
-            max_repeats=settings.max_field_repeats,
-        )
-        # without a key: the same limits, and no field selected twice in one selection set
-        self.keyless_limits = QueryLimits(
-            max_depth=settings.max_query_depth,
-            max_aliases=settings.max_aliases,
-            max_fields=settings.max_query_fields,
-            max_cost=settings.max_query_cost,
-            max_repeats=1,
-        )
+        self.limits, self.keyless_limits = limits or gate_limits(settings)
         self.cache_key: tuple[int, str, str | None, str] | None = None
+        self.parsed: _Document | None = None
+
+    @classmethod
+    def factory(cls, settings: Settings) -> Callable[[], Gate]:
+        """A new Gate per operation, sharing the limits worked out once."""
+        limits = gate_limits(settings)
+        return lambda: cls(settings, limits)
+
+    def on_operation(self) -> Iterator[None]:
+        """Once the operation has run: refused amounts get their code and path, then any
+        unexpected error is masked (what AmountErrors and MaskUnexpectedErrors do, in the
+        same order, without two more extensions per request)."""
+        yield
+        place_amount_errors(self.execution_context)
+        mask_unexpected(self.execution_context)
 
     def _principal(self) -> Any:
         return getattr(self.execution_context.context, "principal", None)
@@ -146,7 +221,7 @@ class Gate(SchemaExtension):
             )
             ec.parse_options["max_tokens"] = max_tokens  # should anything parse after us
             try:
-                ec.graphql_document = _parse(ec.query, max_tokens)
+                parsed = _parse(ec.query, max_tokens)
             except GraphQLSyntaxError as error:
                 if not _is_token_limit(error):
                     raise
@@ -156,9 +231,10 @@ class Gate(SchemaExtension):
                     f"the document has more than {max_tokens} tokens",
                     extensions={"code": TOO_MANY_TOKENS, "limit": max_tokens},
                 ) from None
-            if _has_nul(ec.graphql_document):
-                ec.graphql_document = None
+            if parsed.has_nul:
                 raise GraphQLError(NUL_MESSAGE, extensions={"code": BAD_REQUEST})
+            ec.graphql_document = parsed.document
+            self.parsed = parsed
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -175,15 +251,15 @@ class Gate(SchemaExtension):
         schema = ec.schema._schema
         principal = self._principal()
         limits = self.limits if principal is not None else self.keyless_limits
-        reader = (
-            client_fields.reader(schema)
-            if principal is not None and not principal.is_secret else None
-        )
+        publishable = principal is not None and not principal.is_secret
         variables = ec.variables if isinstance(ec.variables, dict) else {}
-        analysis = analyse(schema, document, operation, limits, variables, reader)
+        parsed = self.parsed
+        if parsed is None or parsed.document is not document:  # pragma: no cover - parsed
+            parsed = _Document(document)  # by someone else: nothing to reuse
+        analysis = _analysis(schema, parsed, operation, limits, variables, publishable)
         errors = analysis.limit_errors(limits) or access_errors(ec.context, analysis)
         if not errors:
-            errors = _validate(schema, document, tuple(ec.validation_rules))
+            errors = _validate(schema, parsed, tuple(ec.validation_rules))
             if not errors and operation.operation is OperationType.QUERY and is_introspection(
                 analysis.root_fields
             ):

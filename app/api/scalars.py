@@ -257,11 +257,15 @@ class AmountErrors(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        context = self.execution_context
-        result = context.result
-        if not result or not result.errors:
-            return
-        result.errors = _rewritten(
-            list(result.errors), context.graphql_document, context.variables or {},
-            context.schema._schema,
-        )
+        place_amount_errors(self.execution_context)
+
+
+def place_amount_errors(context: Any) -> None:
+    """What AmountErrors does once the operation has run (the gate does it too)."""
+    result = context.result
+    if not result or not result.errors:
+        return
+    result.errors = _rewritten(
+        list(result.errors), context.graphql_document, context.variables or {},
+        context.schema._schema,
+    )

@@ -30,11 +30,11 @@ from app.api import (
     webhooks,
 )
 from app.api.context import Context
-from app.api.errors import MaskUnexpectedErrors, log_unexpected
+from app.api.errors import log_unexpected
 from app.api.gate import Gate
 from app.api.json_scalar import OVERRIDES as JSON_OVERRIDES
 from app.api.relay import Node
-from app.api.scalars import SCALARS, AmountErrors
+from app.api.scalars import SCALARS
 from app.db import campaigns as campaign_tables
 from app.db import catalog as catalog_tables
 from app.db import categories as category_tables
@@ -143,9 +143,11 @@ TYPES = [t for _, t in NODE_TYPES.values()] + [projects.Project]
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     # Gate: token limit, the document limits, who may run it, then validation; all before
-    # execution, each refusal skipping the rest (app/api/gate.py). AmountErrors places a
-    # too-large SafeInt at its input path.
-    extensions: list[Any] = [MaskUnexpectedErrors, AmountErrors, lambda: Gate(settings)]
+    # execution, each refusal skipping the rest (app/api/gate.py). Once the operation has
+    # run, it also does what AmountErrors and MaskUnexpectedErrors do (one extension per
+    # request instead of three): a too-large SafeInt placed at its input path, unexpected
+    # errors masked.
+    extensions: list[Any] = [Gate.factory(settings)]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     schema = PromogateSchema(

@@ -6,6 +6,7 @@ idempotent replay of a stored one render identically.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +14,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from app import engine
 from app.api.categories import Category
 from app.api.context import Context
 from app.api.enums import OrderStatus, RedeemableObject, RedeemableStatus
@@ -168,21 +170,69 @@ class RedeemableResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RedeemableResult:
-        return cls(
-            object=RedeemableObject(data["object"]),
-            id=data["id"],
-            status=RedeemableStatus(data["status"]),
-            reason=Reason.from_json(data.get("reason")),
-            discount=Discount.from_result(data.get("discount")),
-            gift=GiftResult(**data["gift"]) if data.get("gift") else None,
-            loyalty_card=LoyaltyCardResult(**data["loyalty_card"])
+        return cls(**cls.fields_of(data), order=OrderCalculation.from_json(data["order"]))
+
+    @staticmethod
+    def fields_of(data: dict[str, Any]) -> dict[str, Any]:
+        """Every field but `order`, from the JSON form of a result."""
+        return {
+            "object": RedeemableObject(data["object"]),
+            "id": data["id"],
+            "status": RedeemableStatus(data["status"]),
+            "reason": Reason.from_json(data.get("reason")),
+            "discount": Discount.from_result(data.get("discount")),
+            "gift": GiftResult(**data["gift"]) if data.get("gift") else None,
+            "loyalty_card": LoyaltyCardResult(**data["loyalty_card"])
             if data.get("loyalty_card") else None,
-            bundle=BundleResult.from_json(data.get("bundle")),
-            order=OrderCalculation.from_json(data["order"]),
-            campaign_id=data.get("campaign_id"),
-            category_ids=list(data.get("categories") or []),
-            auto_applied=bool(data.get("auto_applied")),
+            "bundle": BundleResult.from_json(data.get("bundle")),
+            "campaign_id": data.get("campaign_id"),
+            "category_ids": list(data.get("categories") or []),
+            "auto_applied": bool(data.get("auto_applied")),
+        }
+
+
+# A fresh answer is rendered from the engine's result directly, each order's item lines (and
+# each redeemable's order) turned into JSON, and from JSON, only when the operation selects
+# them: the same values as `from_json(to_json(result))`, without converting what nobody reads.
+
+class _EngineOrder(OrderCalculation):
+    def __init__(self, calculation: Any) -> None:  # noqa: D107 - an engine OrderCalculation
+        self.__dict__.update(
+            {name: checkout.to_json(getattr(calculation, name)) for name in _ORDER_FIELDS}
         )
+        self._lines = calculation.items
+
+    @property  # type: ignore[override]
+    def items(self) -> list[OrderItemCalculation]:
+        made: list[OrderItemCalculation] | None = self.__dict__.get("_items")
+        if made is None:
+            made = self.__dict__["_items"] = [
+                OrderItemCalculation(**checkout.to_json(line)) for line in self._lines
+            ]
+        return made
+
+
+class _EngineRedeemable(RedeemableResult):
+    def __init__(self, result: Any) -> None:  # noqa: D107 - an engine RedeemableResult
+        self.__dict__.update(RedeemableResult.fields_of(
+            {name: checkout.to_json(getattr(result, name)) for name in _REDEEMABLE_FIELDS}
+        ))
+        self._order = result.order
+
+    @property  # type: ignore[override]
+    def order(self) -> OrderCalculation:
+        made: OrderCalculation | None = self.__dict__.get("_made_order")
+        if made is None:
+            made = self.__dict__["_made_order"] = _EngineOrder(self._order)
+        return made
+
+
+_ORDER_FIELDS = tuple(
+    f.name for f in dataclasses.fields(engine.OrderCalculation) if f.name != "items"
+)
+_REDEEMABLE_FIELDS = tuple(
+    f.name for f in dataclasses.fields(engine.RedeemableResult) if f.name != "order"
+)
 
 
 @strawberry.type(description="A LOCK session holding what the stack would spend.")
@@ -207,6 +257,18 @@ class StackValidation:
             valid=data["valid"],
             redeemables=[RedeemableResult.from_json(r) for r in data["redeemables"]],
             order=OrderCalculation.from_json(data["order"]),
+            session=session,
+        )
+
+    @classmethod
+    def from_result(
+        cls, result: engine.StackValidation, session: Session | None = None
+    ) -> StackValidation:
+        """What `from_json(to_json(result))` gives, converting only what is read."""
+        return cls(
+            valid=checkout.to_json(result.valid),
+            redeemables=[_EngineRedeemable(r) for r in result.redeemables],
+            order=_EngineOrder(result.order),
             session=session,
         )
 
@@ -337,5 +399,4 @@ class ValidationQuery:
             )
         except checkout.RequestProblem as exc:
             raise request_error(exc) from exc
-        result = checkout.to_json(outcome.result)
-        return StackValidation.from_json(result, session_type(outcome.session))
+        return StackValidation.from_result(outcome.result, session_type(outcome.session))

@@ -55,6 +55,17 @@ def _sqlite_listeners(engine: AsyncEngine) -> None:
         immediate = options.get("sqlite_immediate", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    # A session's close and the pool's check-in each roll back; outside a transaction (plain
+    # reads) there is nothing to roll back, and each call is a hop to the driver's thread.
+    dialect = sync_engine.dialect
+    rollback = dialect.do_rollback
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        if dbapi_connection.driver_connection.in_transaction:
+            rollback(dbapi_connection)
+
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
 
 def create_engine(url: str, *, pool_size: int = 10, statement_cache: bool = True) -> AsyncEngine:
     parsed = make_url(url)
