@@ -52,13 +52,16 @@ def _since(column: Any, start: datetime, value: Any = 1) -> Any:
 
 
 async def counters(
-    session: AsyncSession, project_id: str, incentive: Any, incentive_ids: list[str],
+    session: AsyncSession, project_id: str, incentive: tuple[Any, ...],
+    incentive_ids: list[list[str]],
     campaign_ids: list[str], customer_id: str | None, now: datetime, time_zone: str,
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     """Redemption counts before this request, per incentive and per campaign (2 queries).
 
-    `incentive`: the redemption column naming the spent row (the kind registry's coalesce of
-    `voucher_id` and `promotion_tier_id`)."""
+    `incentive`: the redemption columns naming spent rows (the kind registry's `voucher_id`,
+    `promotion_tier_id`), and `incentive_ids` the ids to count in each: one lookup per
+    column that has ids, in its own index (a column without ids is not read at all, so no
+    planner has to guess from statistics that it holds nothing)."""
     starts = period_starts(now, time_zone)
     live = [
         Redemption.project_id == project_id,
@@ -67,7 +70,7 @@ async def counters(
         Redemption.status == RedemptionStatus.SUCCEEDED,
     ]
     per_incentive: dict[str, dict[str, int]] = {}
-    if incentive_ids:
+    if any(incentive_ids):
         mine = Redemption.customer_id == customer_id if customer_id else sa.false()
         columns = [sa.func.count().label("redemption.count")]
         for period, start in starts.items():
@@ -79,11 +82,13 @@ async def counters(
             columns.append(sa.func.count(
                 sa.case((sa.and_(mine, Redemption.created_at >= start), 1), else_=None)
             ).label(f"redemption.count.per_customer.{period}"))
-        stmt = (
-            sa.select(incentive.label("incentive"), *columns)
-            .where(*live, incentive.in_(incentive_ids))
-            .group_by(incentive)
-        )
+        # A branch per link column (voucher_id, promotion_tier_id), each in its own index.
+        stmt = sa.union_all(*(
+            sa.select(link.label("incentive"), *columns)
+            .where(*live, link.in_(ids))
+            .group_by(link)
+            for link, ids in zip(incentive, incentive_ids, strict=True) if ids
+        ))
         for row in (await session.execute(stmt)).mappings():
             per_incentive[row["incentive"]] = {
                 k: int(v) for k, v in row.items() if k != "incentive"

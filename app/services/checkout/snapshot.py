@@ -285,7 +285,7 @@ async def _live(
     totals: dict[str, tuple[int, int]] = {}
     if mode is not engine.Mode.QUALIFY and any(needs_counters(d) for d in defs):
         live_campaigns = [c for c, row in rows.campaigns.items() if row is not None]
-        incentives = distinct([i for s in REGISTRY.linked for i in _row_ids(rows.found[s.object])])
+        incentives = [_row_ids(rows.found[s.object]) for s in REGISTRY.linked]  # per link
         per_incentive, per_campaign = await counters(
             session, project_id, REGISTRY.incentive, incentives, live_campaigns,
             customer_row.id if customer_row else None, now, rows.time_zone,
