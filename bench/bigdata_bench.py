@@ -38,6 +38,7 @@ from bench.harness import PUBLISHABLE, SECRET, drop_database, make_database  # n
 FULL = {"codes": 1_000_000, "redemptions": 200_000, "customers": 10_000}
 QUICK = {"codes": 100_000, "redemptions": 20_000, "customers": 1_000}
 SMALL = {"codes": 1_000, "redemptions": 200, "customers": 100}
+HOT_EVERY = 4  # every 4th seeded redemption spends the measured coupon TEN itself
 TABLES = ("vouchers", "redemptions", "customers", "orders", "order_items", "campaigns",
           "session_reservations", "idempotency_records", "validation_rule_assignments")
 
@@ -85,10 +86,12 @@ def _bool(dialect: str, value: bool) -> str:
 
 async def seed_rows(db: Any, project_id: str, campaign_id: str, *, codes: tuple[int, int],
                     customers: tuple[int, int], redemptions: tuple[int, int],
-                    customer_count: int) -> None:
+                    customer_count: int, hot: tuple[str, str] | None = None) -> None:
     """Rows numbered first..last of each kind (ranges, so a project can grow in steps):
     codes `BIG00000001…` in `campaign_id`; customers `big-1…`; per redemption n an order, a
-    parent redemption and its child on code n by customer ((n - 1) % customer_count) + 1."""
+    parent redemption and its child on code n by customer ((n - 1) % customer_count) + 1.
+    `hot`: (voucher id, campaign id) of a code that every HOT_EVERY-th redemption spends
+    instead (a popular coupon, redeemed by many customers)."""
     import sqlalchemy as sa
 
     d = db.dialect
@@ -96,6 +99,10 @@ async def seed_rows(db: Any, project_id: str, campaign_id: str, *, codes: tuple[
     when = datetime.now(UTC) - timedelta(days=1)
     created: Any = when if d == "postgresql" else when.replace(tzinfo=None).isoformat(" ")
     customer = f"(((n - 1) % {customer_count}) + 1)"
+    spent, spent_campaign = _id(d, "v"), ":camp"
+    if hot is not None:
+        spent = f"CASE WHEN n % {HOT_EVERY} = 0 THEN :hot ELSE {spent} END"
+        spent_campaign = f"CASE WHEN n % {HOT_EVERY} = 0 THEN :hot_campaign ELSE :camp END"
     statements = [
         (codes, f"""{with_}INSERT INTO vouchers (id, project_id, code, campaign_id, type,
             discount, gift_amount, gift_balance, redemption_quantity, redeemed_quantity,
@@ -125,7 +132,7 @@ async def seed_rows(db: Any, project_id: str, campaign_id: str, *, codes: tuple[
             status, related_object_type, voucher_id, campaign_id, customer_id, order_id,
             amount, gift_credits, order_amount, metadata, created_at)
             SELECT {_id(d, 'r', '2 * n + 1')}, :pid, {_id(d, 'r', '2 * n')}, 'SUCCESS',
-            'SUCCEEDED', 'voucher', {_id(d, 'v')}, :camp, {_id(d, 'cust', customer)},
+            'SUCCEEDED', 'voucher', {spent}, {spent_campaign}, {_id(d, 'cust', customer)},
             {_id(d, 'ord')}, 250, 0, 5000, {_json(d, '{}')}, :created FROM {series}"""),
     ]
     async with db.write() as session:
@@ -134,7 +141,13 @@ async def seed_rows(db: Any, project_id: str, campaign_id: str, *, codes: tuple[
                 continue
             await session.execute(sa.text(sql), {
                 "first": first, "last": last, "pid": project_id, "camp": campaign_id,
-                "redeemed": redemptions[1], "created": created})
+                "redeemed": redemptions[1], "created": created,
+                **({"hot": hot[0], "hot_campaign": hot[1]} if hot else {})})
+        if hot is not None and redemptions[1] >= redemptions[0]:
+            spent_hot = redemptions[1] // HOT_EVERY - (redemptions[0] - 1) // HOT_EVERY
+            await session.execute(sa.text(
+                "UPDATE vouchers SET redeemed_quantity = redeemed_quantity + :n WHERE id = :v"),
+                {"n": spent_hot, "v": hot[0]})
         await session.execute(sa.text(
             "UPDATE campaigns SET vouchers_count = :codes, redemptions_count = :red "
             "WHERE id = :camp"), {"codes": codes[1], "red": redemptions[1], "camp": campaign_id})
@@ -196,7 +209,7 @@ async def setup(db: Any) -> dict[str, Any]:
         session.add(ValidationRuleAssignment(
             id=new_id("asgm"), project_id=pid, rule_id=rule.id, related_object_type="voucher",
             related_object_id=ten.id))
-    return {"project_id": pid, "big_campaign": big.id}
+    return {"project_id": pid, "big_campaign": big.id, "hot": (ten.id, coupons.id)}
 
 
 # --- measuring ----------------------------------------------------------------------------
@@ -263,7 +276,8 @@ async def run_backend(backend: str, sizes: dict[str, int], rounds: int) -> dict[
             per = SMALL["customers"]
             await seed_rows(db, pid, camp, codes=(1, SMALL["codes"]),
                             customers=(1, SMALL["customers"]),
-                            redemptions=(1, SMALL["redemptions"]), customer_count=per)
+                            redemptions=(1, SMALL["redemptions"]), customer_count=per,
+                            hot=ids["hot"])
             await analyze(db)
             app = create_app(Settings(database_url=url), database=db)
             transport = httpx.ASGITransport(app=app)
@@ -273,7 +287,7 @@ async def run_backend(backend: str, sizes: dict[str, int], rounds: int) -> dict[
                 await seed_rows(db, pid, camp, codes=(SMALL["codes"] + 1, sizes["codes"]),
                                 customers=(SMALL["customers"] + 1, sizes["customers"]),
                                 redemptions=(SMALL["redemptions"] + 1, sizes["redemptions"]),
-                                customer_count=sizes["customers"])
+                                customer_count=sizes["customers"], hot=ids["hot"])
                 seeded = time.perf_counter() - started
                 big = await measure(client, rounds, per)
         finally:

@@ -101,8 +101,10 @@ async def grown(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
             await big.seed_rows(db, pid, camp, codes=(1, 100), customers=(1, 10),
                                 redemptions=(1, 20), customer_count=10)
             await big.analyze(db)
+            # A quarter of the new redemptions spend the measured coupon TEN itself.
             await big.seed_rows(db, pid, camp, codes=(101, 60_000), customers=(11, 2_000),
-                                redemptions=(21, 10_000), customer_count=2_000)
+                                redemptions=(21, 12_000), customer_count=2_000,
+                                hot=ids["hot"])
             app = create_app(Settings(database_url=url), database=db)
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                          base_url="http://promogate.test") as client:
@@ -135,7 +137,8 @@ async def test_checkout_statements_never_scan_big_tables(grown: Any) -> None:
 
     texts = {s for s, _ in sent}
     assert any("FROM projects" in s and "vouchers" in s for s in texts)  # the head statement
-    assert any("redemptions" in s and "GROUP BY" in s for s in texts)  # per-customer counts
+    counts = [s for s in texts if "redemptions" in s and "GROUP BY" in s]
+    assert counts and all("customer_id = " in s for s in counts)  # only the customer's own
     assert any("FROM customers" in s for s in texts)  # the customer by source id
     scanned = {}
     for statement, parameters in sent:
@@ -146,8 +149,9 @@ async def test_checkout_statements_never_scan_big_tables(grown: Any) -> None:
 
 
 async def test_the_per_customer_counts_count_the_customers_redemptions(grown: Any) -> None:
-    """The split lookups answer as before: customer big-3 redeems TEN twice; the third ask
-    under a limit of 2 per customer fails, another customer's still passes."""
+    """The split lookups answer as before: under a limit of 2 per customer, big-3 redeems TEN
+    twice and the third ask fails; big-4, with 5 seeded redemptions of TEN, fails at once;
+    big-2 passes."""
     db, client = grown
     headers = {"Authorization": f"Bearer {big.SECRET}"}
     async with db.write() as session:  # a Core UPDATE: the catalog version moves with it
@@ -161,6 +165,11 @@ async def test_the_per_customer_counts_count_the_customers_redemptions(grown: An
     third = (await client.post("/graphql", json=body, headers=headers)).json()
     assert [e["code"] for e in third["data"]["redeemStack"]["errors"]] == [
         "redemption_rules_violated"]
-    other = (await client.post("/graphql", json=big.bodies(3, 10)["redeem"],
-                               headers=headers)).json()
+    # big-4 spent TEN 5 times in the seeded rows (redemptions 2004, 4004, … 10004).
+    seeded = (await client.post("/graphql", json=big.bodies(3, 10)["redeem"],
+                                headers=headers)).json()
+    assert [e["code"] for e in seeded["data"]["redeemStack"]["errors"]] == [
+        "redemption_rules_violated"]
+    other = (await client.post("/graphql", json=big.bodies(1, 10)["redeem"],
+                               headers=headers)).json()  # big-2: none seeded
     assert other["data"]["redeemStack"]["errors"] == []

@@ -32,7 +32,12 @@ from app.db.redemptions import StackingRulesRecord
 from app.db.rules import ValidationRule
 from app.services.checkout import definitions
 from app.services.checkout.caches import CACHE, LINES, Definitions, remember
-from app.services.checkout.counters import campaign_totals, counters, needs_counters
+from app.services.checkout.counters import (
+    campaign_totals,
+    counter_names,
+    counters,
+    needs_counters,
+)
 from app.services.checkout.kinds import REGISTRY, Holds, KindHandler, Live
 from app.services.checkout.kinds.base import categories_of_rows
 from app.services.checkout.lines import load_customer, load_order_lines
@@ -289,6 +294,7 @@ async def _live(
         per_incentive, per_campaign = await counters(
             session, project_id, REGISTRY.incentive, incentives, live_campaigns,
             customer_row.id if customer_row else None, now, rows.time_zone,
+            names=counter_names(defs),
         )
         if rows.live_campaigns:
             totals = {c: (row.orders_amount, row.discounted_amount)
