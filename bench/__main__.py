@@ -6,9 +6,9 @@
 For each backend: fresh databases, the service as a real uvicorn process (GraphiQL off), load
 from a separate process (bench/harness.py). The measurement code lives in the workload modules
 (stack_bench: F-HTTP, F-GQL, W1, W3 + replay, F-DB, memory; qualification_bench: W2;
-autoapply_bench: W4;
-codegen_bench: W5 + COPY floor); this module only sequences them, judges the targets and prints
-one table, also written as CSV and JSON to --out (default bench/results/).
+autoapply_bench: W4; codegen_bench: W5 + COPY floor; bigdata_bench: W6, in-process); this
+module only sequences them, judges the targets and prints one table, also written as CSV and
+JSON to --out (default bench/results/).
 
 Exit status: 0 when every correctness check holds (missed performance targets are reported,
 not fatal); 1 when one fails (W3 not exactly 100 wins, a replay that redeems again, 5xx in the
@@ -35,13 +35,19 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/__main__.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import autoapply_bench, codegen_bench, qualification_bench, stack_bench  # noqa: E402
+from bench import (  # noqa: E402
+    autoapply_bench,
+    bigdata_bench,
+    codegen_bench,
+    qualification_bench,
+    stack_bench,
+)
 from bench.harness import PG_SERVER, ROOT  # noqa: E402
 
 COLUMNS = ("workload", "backend", "throughput", "p50", "p95", "p99", "floor", "ratio",
            "target", "verdict", "note")
 PASS, MISS, FAIL, INFO, ERROR = "pass", "MISS", "FAIL", "", "ERROR"
-SECTIONS = ("stack", "w2", "w4", "w5", "workers")
+SECTIONS = ("stack", "w2", "w4", "w5", "w6", "workers")
 WITHHELD = "gate"  # ratio withheld: the driver gate (F-HTTP) failed in this run
 
 
@@ -274,6 +280,20 @@ def w5_rows(backend: str, counts: list[int]) -> tuple[list[dict[str, Any]], list
     return rows, runs
 
 
+def w6_rows(backend: str, quick: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    r = bigdata_bench.run(backend, quick)
+    s = r["sizes"]
+    rows = []
+    for name, small, big, ratio in bigdata_bench.rows(r):
+        rows.append(_row(
+            f"W6 big project {name} p50: {s['codes']:,} codes, {s['redemptions']:,} "
+            f"redemptions, {s['customers']:,} customers vs small (in-process, 1 client)",
+            backend, p50=big, floor=f"small p50 {small:.2f} ms", ratio=ratio,
+            target="<= 1.5 x small", verdict=_judge(ratio <= 1.5),
+            note="quick: indicative only" if quick else ""))
+    return rows, r
+
+
 # --- output -------------------------------------------------------------------------------
 
 def _fmt(row: dict[str, Any], key: str) -> str:
@@ -399,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             ("w2", lambda b=backend, f=floors: w2_rows(b, seconds, sizes, f)),
             ("w4", lambda b=backend, f=floors: autoapply_bench.w4_rows(b, seconds, sizes, f)),
             ("w5", lambda b=backend: w5_rows(b, counts)),
+            ("w6", lambda b=backend: w6_rows(b, args.quick)),
             ("workers", lambda b=backend, f=floors: workers_rows(b, seconds, args.workers, f)),
         )
         for name, run in sections:

@@ -42,6 +42,10 @@ class Redemption(SQLModel, table=True):
         sa.Index("ix_redemptions_tier_created", "promotion_tier_id", "created_at"),
         sa.Index("ix_redemptions_campaign_created", "campaign_id", "created_at"),
         sa.Index("ix_redemptions_customer_created", "customer_id", "created_at"),
+        # A customer's redemptions of one code or tier (per-customer limit rules): found
+        # without reading the code's redemptions by everybody else.
+        sa.Index("ix_redemptions_customer_voucher", "customer_id", "voucher_id"),
+        sa.Index("ix_redemptions_customer_tier", "customer_id", "promotion_tier_id"),
     )
 
     id: str = Field(sa_column=id_column())

@@ -193,8 +193,20 @@ async def generate_vouchers(
                 .values(vouchers_count=Campaign.vouchers_count + size)
             )
         await asyncio.sleep(0)  # let requests run between batches
+    await analyze(db, "vouchers")
     await _finish(db, project_id, action_id, AsyncActionStatus.DONE,
                   result={"vouchers_count": done}, held=held)
+
+
+async def analyze(db: Database, *tables: str) -> None:
+    """Fresh planner statistics for the tables a bulk job filled: until the next ANALYZE
+    (autovacuum's, when it runs) a planner may take a table grown by a million rows for the
+    few it held. SQLite reads a sample of each index (`analysis_limit`), not all of it."""
+    async with db.write() as session:
+        if db.is_sqlite:
+            await session.execute(sa.text("PRAGMA analysis_limit = 1000"))
+        for table in tables:
+            await session.execute(sa.text(f"ANALYZE {table}"))
 
 
 async def _finish(

@@ -18,7 +18,7 @@ import app.db.base  # noqa: F401  (custom column types)
 
 
 revision: str = '0105'
-down_revision: str | None = '0103'
+down_revision: str | None = '0104'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

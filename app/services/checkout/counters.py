@@ -51,14 +51,42 @@ def _since(column: Any, start: datetime, value: Any = 1) -> Any:
     return sa.case((column >= start, value), else_=None)
 
 
-async def counters(
-    session: AsyncSession, project_id: str, incentive: Any, incentive_ids: list[str],
-    campaign_ids: list[str], customer_id: str | None, now: datetime, time_zone: str,
-) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """Redemption counts before this request, per incentive and per campaign (2 queries).
+def counter_names(definitions: Iterable[engine.Redeemable]) -> set[str]:
+    """The counters the rules of these definitions (and their tiers) read."""
+    names: set[str] = set()
 
-    `incentive`: the redemption column naming the spent row (the kind registry's coalesce of
-    `voucher_id` and `promotion_tier_id`)."""
+    def walk(rules: Iterable[engine.Rule]) -> None:
+        for rule in rules:
+            if rule.name.startswith(COUNTER_RULES):
+                names.add(rule.name)
+            walk(rule.rules)
+
+    def visit(definition: engine.Redeemable) -> None:
+        for v in definition.validation_rules:
+            walk(v.rules)
+        for tier in definition.tiers:
+            visit(tier)
+
+    for definition in definitions:
+        visit(definition)
+    return names
+
+
+async def counters(
+    session: AsyncSession, project_id: str, incentive: tuple[Any, ...],
+    incentive_ids: list[list[str]],
+    campaign_ids: list[str], customer_id: str | None, now: datetime, time_zone: str,
+    names: set[str] | None = None,
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Redemption counts before this request, per incentive and per campaign.
+
+    `incentive`: the redemption columns naming spent rows (the kind registry's `voucher_id`,
+    `promotion_tier_id`), and `incentive_ids` the ids to count in each: one branch per column
+    that has ids, in its own index (a column without ids is not read at all, so no planner has
+    to guess from statistics that it holds nothing). `names`: the counters the rules read
+    (None: all); only the statements those need are sent. The per-customer counts read the
+    customer's own redemptions (index `(customer_id, voucher_id | promotion_tier_id, …)`), so
+    a code redeemed by many others costs no more than a fresh one."""
     starts = period_starts(now, time_zone)
     live = [
         Redemption.project_id == project_id,
@@ -66,30 +94,33 @@ async def counters(
         Redemption.result == RedemptionResult.SUCCESS,
         Redemption.status == RedemptionStatus.SUCCEEDED,
     ]
+    wanted = [(link, ids) for link, ids in zip(incentive, incentive_ids, strict=True) if ids]
     per_incentive: dict[str, dict[str, int]] = {}
-    if incentive_ids:
-        mine = Redemption.customer_id == customer_id if customer_id else sa.false()
-        columns = [sa.func.count().label("redemption.count")]
+
+    async def per_link(prefix: str, only: list[Any]) -> None:
+        columns = [sa.func.count().label(prefix)]
         for period, start in starts.items():
             columns.append(sa.func.count(_since(Redemption.created_at, start)).label(
-                f"redemption.count.{period}"))
-        columns.append(sa.func.count(sa.case((mine, 1), else_=None)).label(
-            "redemption.count.per_customer"))
-        for period, start in starts.items():
-            columns.append(sa.func.count(
-                sa.case((sa.and_(mine, Redemption.created_at >= start), 1), else_=None)
-            ).label(f"redemption.count.per_customer.{period}"))
-        stmt = (
-            sa.select(incentive.label("incentive"), *columns)
-            .where(*live, incentive.in_(incentive_ids))
-            .group_by(incentive)
-        )
+                f"{prefix}.{period}"))
+        stmt = sa.union_all(*(
+            sa.select(link.label("incentive"), *columns)
+            .where(*live, *only, link.in_(ids))
+            .group_by(link)
+            for link, ids in wanted
+        ))
         for row in (await session.execute(stmt)).mappings():
-            per_incentive[row["incentive"]] = {
-                k: int(v) for k, v in row.items() if k != "incentive"
-            }
+            per_incentive.setdefault(row["incentive"], {}).update(
+                {k: int(v) for k, v in row.items() if k != "incentive"})
+
+    def reads(test: Any) -> bool:
+        return names is None or any(test(n) for n in names)
+
+    if wanted and reads(lambda n: n.startswith("redemption.count") and "per_customer" not in n):
+        await per_link("redemption.count", [])
+    if wanted and customer_id and reads(lambda n: n.startswith("redemption.count.per_customer")):
+        await per_link("redemption.count.per_customer", [Redemption.customer_id == customer_id])
     per_campaign: dict[str, dict[str, int]] = {}
-    if campaign_ids:
+    if campaign_ids and reads(lambda n: n.startswith("campaign.redemptions")):
         # Other customers only: the engine counts the current one as +1 itself.
         others = (
             sa.case((Redemption.customer_id != customer_id, Redemption.customer_id), else_=None)

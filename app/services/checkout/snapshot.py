@@ -32,7 +32,12 @@ from app.db.redemptions import StackingRulesRecord
 from app.db.rules import ValidationRule
 from app.services.checkout import definitions
 from app.services.checkout.caches import CACHE, LINES, Definitions, remember
-from app.services.checkout.counters import campaign_totals, counters, needs_counters
+from app.services.checkout.counters import (
+    campaign_totals,
+    counter_names,
+    counters,
+    needs_counters,
+)
 from app.services.checkout.kinds import REGISTRY, Holds, KindHandler, Live
 from app.services.checkout.kinds.base import categories_of_rows
 from app.services.checkout.lines import load_customer, load_order_lines
@@ -285,10 +290,11 @@ async def _live(
     totals: dict[str, tuple[int, int]] = {}
     if mode is not engine.Mode.QUALIFY and any(needs_counters(d) for d in defs):
         live_campaigns = [c for c, row in rows.campaigns.items() if row is not None]
-        incentives = distinct([i for s in REGISTRY.linked for i in _row_ids(rows.found[s.object])])
+        incentives = [_row_ids(rows.found[s.object]) for s in REGISTRY.linked]  # per link
         per_incentive, per_campaign = await counters(
             session, project_id, REGISTRY.incentive, incentives, live_campaigns,
             customer_row.id if customer_row else None, now, rows.time_zone,
+            names=counter_names(defs),
         )
         if rows.live_campaigns:
             totals = {c: (row.orders_amount, row.discounted_amount)

@@ -264,7 +264,7 @@ class Registry:
         self.head: RowSource | None = None
         self.takes_rewards = False
         self.with_extras: tuple[KindHandler, ...] = ()  # kinds that read extras
-        self.incentive: Any = None  # the redemption column naming the spent row
+        self.incentive: tuple[Any, ...] = ()  # the redemption columns naming spent rows
 
     def register(self, handler: KindHandler) -> KindHandler:
         source = handler.source
@@ -285,8 +285,9 @@ class Registry:
         self.takes_rewards = any(h.takes_rewards for h in self._handlers.values())
         self.with_extras = tuple(h for h in self._handlers.values() if h.needs_extras)
         links = [getattr(Redemption, s.link) for s in self.linked if s.link is not None]
-        self.incentive = sa.func.coalesce(*links) if len(links) > 1 else (
-            links[0] if links else None)
+        # One column per source, never their coalesce: counters look each up in its own
+        # index (`coalesce(...) IN (...)` can only scan the redemptions).
+        self.incentive = tuple(links)
         return handler
 
     def source(self, obj: engine.RedeemableObject) -> RowSource:

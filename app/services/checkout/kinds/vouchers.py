@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app import engine
 from app.db.campaigns import Campaign
@@ -60,21 +61,27 @@ class VoucherRows(RowSource):
         self, session: AsyncSession, project_id: str, names: list[str], *, lock: bool,
         cache: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        """Vouchers named by code or `v_` id, keyed by both; locked in id order."""
+        """Vouchers named by code or `v_` id, keyed by both; locked in id order.
+
+        The names are looked up by code and by id separately (each an index lookup whose
+        plan needs no statistics), then the rows are read, and locked, by id."""
         if not names:
             return {}
+        project = sa.bindparam("project_id")
+        wanted = sa.bindparam("wanted", expanding=True)
         stmt = (
             sa.select(Voucher)
             .where(
-                Voucher.project_id == project_id,
-                sa.or_(Voucher.code.in_(names), Voucher.id.in_(names)),  # type: ignore[attr-defined]
+                Voucher.project_id == project,
+                Voucher.id.in_(_named_ids(project, wanted)),  # type: ignore[attr-defined]
             )
             .order_by(Voucher.id)
         )
         if lock:
             stmt = stmt.with_for_update(key_share=True)
+        params = {"project_id": project_id, "wanted": names}
         found: dict[str, Voucher] = {}
-        for voucher in (await session.execute(stmt)).scalars():
+        for voucher in (await session.execute(stmt, params)).scalars():
             found[voucher.code] = voucher
             found[voucher.id] = voucher
         return found
@@ -125,24 +132,43 @@ VOUCHERS = VoucherRows()
 def _head_statement(own_session: bool) -> Any:
     """Built once per shape, with bind parameters (see `rows.head_statement`)."""
     project_id = sa.bindparam("project_id")
-    holds = live_holds(project_id, Voucher.id, sa.bindparam("now"),
+    named = aliased(Voucher, _named(project_id, sa.bindparam("wanted", expanding=True)))
+    holds = live_holds(project_id, named.id, sa.bindparam("now"),
                        sa.bindparam("own_session") if own_session else None)
     uses = sa.select(sa.func.count()).where(*holds).scalar_subquery()
     credits = sa.select(
         sa.func.coalesce(sa.func.sum(SessionReservation.gift_credits), 0)
     ).where(*holds).scalar_subquery()
-    wanted = sa.bindparam("wanted", expanding=True)
-    named = sa.and_(
-        Voucher.project_id == Project.id,
-        sa.or_(Voucher.code.in_(wanted), Voucher.id.in_(wanted)),  # type: ignore[attr-defined]
-    )
     return (
-        sa.select(*HEAD, Voucher, uses.label("held_uses"), credits.label("held_credits"))
+        sa.select(*HEAD, named, uses.label("held_uses"), credits.label("held_credits"))
         .select_from(Project)
-        .outerjoin(Voucher, named)
+        .outerjoin(named, sa.true())
         .where(Project.id == project_id)
-        .order_by(Voucher.id)
+        .order_by(named.id)
     )
+
+
+def _by_code_or_id(project_id: Any, wanted: Any, *columns: Any) -> Any:
+    """`columns` of the vouchers whose code or id is in `wanted`: two index lookups, on
+    (project_id, code) and on id, joined by UNION ALL (a row named both ways comes twice:
+    the readers key rows by code and id, so that is harmless).
+
+    Never one `code IN … OR id IN …`: PostgreSQL plans that from the table's statistics and
+    scans the whole table when they are stale (after a bulk insert, before ANALYZE)."""
+    return sa.union_all(
+        sa.select(*columns).where(Voucher.project_id == project_id,
+                                  Voucher.code.in_(wanted)),  # type: ignore[attr-defined]
+        sa.select(*columns).where(Voucher.project_id == project_id,
+                                  Voucher.id.in_(wanted)),  # type: ignore[attr-defined]
+    )
+
+
+def _named(project_id: Any, wanted: Any) -> Any:
+    return _by_code_or_id(project_id, wanted, *Voucher.__table__.c).subquery("named")
+
+
+def _named_ids(project_id: Any, wanted: Any) -> Any:
+    return _by_code_or_id(project_id, wanted, Voucher.id)
 
 
 def voucher_definition(
