@@ -5,7 +5,7 @@ Per-customer limit rules count one customer's redemptions of one code or tier. W
 code's redemptions by everybody and the customer's of every code, from statistics that may be
 stale; these indexes make the lookup exact.
 
-Revision ID: 0104_customer_links
+Revision ID: 0104
 Revises: 0103
 Create Date: 2026-12-01 02:30:00.000000
 """

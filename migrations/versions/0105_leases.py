@@ -5,7 +5,7 @@ generation job): its holder, when it expires, and a fencing token that grows wit
 tenure.
 
 Revision ID: 0105
-Revises: 0103
+Revises: 0104
 Create Date: 2026-12-01 02:30:00.000000
 """
 from collections.abc import Sequence
