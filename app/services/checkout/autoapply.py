@@ -22,28 +22,17 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import engine
-from app.services.checkout.caches import LINES
-from app.services.checkout.lines import load_customer, load_order
-from app.services.checkout.qualify import Scenario, prefilter, public_candidates
+from app.services.checkout.lines import load_customer
+from app.services.checkout.qualify import Scenario, load_cart, prefilter, public_candidates
 from app.services.checkout.request import (
     RedeemableRef,
     RequestProblem,
     StackRequest,
-    check_order,
     check_request,
 )
 
 TIER = engine.RedeemableObject.PROMOTION_TIER
 STACK = engine.RedeemableObject.PROMOTION_STACK
-
-
-def _amount(order: engine.Order) -> int:
-    if order.amount is not None:
-        return order.amount
-    return sum(
-        line.amount if line.amount is not None else (line.price or 0) * line.quantity
-        for line in order.items
-    )
 
 
 async def expand(
@@ -65,14 +54,8 @@ async def expand(
     chosen: list[RedeemableRef] = []
     if room > 0:
         _, customer = await load_customer(session, project_id, request.customer, lock=False)
-        _, order = await load_order(
-            session, project_id, request.order,
-            catalog=LINES.entry(project_id, head.products_version),
-        )
-        check_order(order)
-        keys = {k for line in order.items
-                for k in (line.product_id, line.sku_id, *line.collection_ids) if k}
-        amount = _amount(order)
+        order, keys, amount = await load_cart(
+            session, project_id, request.order, head.products_version)
         sent = {ref.id for ref in request.redeemables if ref.object is TIER}
         pool = [
             c for c in prefilter(

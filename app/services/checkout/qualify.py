@@ -639,6 +639,24 @@ async def _live_quantities(
             if project == project_id}
 
 
+async def load_cart(
+    session: AsyncSession, project_id: str, order_ref: OrderRef | None, products_version: int,
+) -> tuple[engine.Order, set[str], int]:
+    """The order with its lines resolved from the catalog, checked, and what the candidate
+    index is asked with: the product, SKU and collection ids it holds, and its amount."""
+    _, order = await load_order(
+        session, project_id, order_ref, catalog=LINES.entry(project_id, products_version),
+    )
+    check_order(order)
+    keys = {k for line in order.items
+            for k in (line.product_id, line.sku_id, *line.collection_ids) if k}
+    amount = order.amount if order.amount is not None else sum(
+        (line.amount if line.amount is not None else (line.price or 0) * line.quantity)
+        for line in order.items
+    )
+    return order, keys, amount
+
+
 async def qualify(
     db: Database, project_id: str, request: QualificationRequest, *,
     clock: Clock = utc_now, cache: CandidateCache = CACHE,
@@ -662,17 +680,8 @@ async def qualify(
             session, project_id, request.customer, lock=False
         )
         wallet = await _wallet(session, project_id, customer_row.id) if customer_row else []
-        _, order = await load_order(
-            session, project_id, request.order,
-            catalog=LINES.entry(project_id, head.products_version),
-        )
-        check_order(order)
-        keys = {k for line in order.items
-                for k in (line.product_id, line.sku_id, *line.collection_ids) if k}
-        amount = order.amount if order.amount is not None else sum(
-            (line.amount if line.amount is not None else (line.price or 0) * line.quantity)
-            for line in order.items
-        )
+        order, keys, amount = await load_cart(
+            session, project_id, request.order, head.products_version)
         scenario = request.scenario
         metadata = customer.metadata if customer is not None else None
         if scenario is Scenario.AUDIENCE_ONLY:
