@@ -354,6 +354,30 @@ def _build(
     return [c for c in built if c is not None]
 
 
+async def _unheld_codes(session: AsyncSession, campaign_ids: list[str]) -> list[Voucher]:
+    """Codes held by nobody, of these campaigns or of none, by (campaign_id, holder_id)."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    found: list[Voucher] = []
+    for ids in ([None], campaign_ids):
+        if not ids:
+            continue
+        if sqlite:
+            where = ("campaign_id IS NULL" if ids == [None]
+                     else "campaign_id IN ({})".format(",".join(f":c{n}" for n in range(len(ids)))))
+            stmt: Any = sa.select(Voucher).from_statement(sa.text(
+                "SELECT * FROM vouchers INDEXED BY ix_vouchers_campaign_holder "
+                f"WHERE {where} AND holder_id IS NULL"
+            ).bindparams(**({} if ids == [None] else {f"c{n}": i for n, i in enumerate(ids)})))
+        else:
+            stmt = sa.select(Voucher).where(
+                Voucher.campaign_id.is_(None) if ids == [None]  # type: ignore[union-attr]
+                else Voucher.campaign_id.in_(ids),  # type: ignore[union-attr]
+                Voucher.holder_id.is_(None),  # type: ignore[union-attr]
+            )
+        found.extend((await session.execute(stmt)).scalars())
+    return found
+
+
 async def _public_candidates(
     session: AsyncSession, project_id: str, now: datetime
 ) -> CandidateSet:
@@ -374,15 +398,19 @@ async def _public_candidates(
         PromotionStack.project_id == project_id,
         PromotionStack.campaign_id.in_(live_ids),  # type: ignore[attr-defined]
     ).order_by(PromotionStack.id))).scalars())
-    standalone_ids = sa.select(Campaign.id).where(
-        live_campaign, Campaign.type == CampaignMode.STANDALONE
-    )
-    generic = list((await session.execute(sa.select(Voucher).where(
-        Voucher.project_id == project_id, Voucher.active.is_(True),  # type: ignore[attr-defined]
-        Voucher.type == VoucherType.DISCOUNT_VOUCHER, Voucher.holder_id.is_(None),  # type: ignore[union-attr]
-        Voucher.is_referral_code.is_(False),  # type: ignore[attr-defined]
-        sa.or_(Voucher.campaign_id.is_(None), Voucher.campaign_id.in_(standalone_ids)),  # type: ignore[union-attr]
-    ).order_by(Voucher.id))).scalars())
+    # Unheld generic codes: those without a campaign, and those of live STANDALONE campaigns,
+    # read through the (campaign_id, holder_id) index alone, the rest checked here. An `OR` of
+    # both, or the project's other columns in the statement, let the planner read every unheld
+    # code of the project (a million-code STATIC campaign included) and filter it; SQLite's
+    # statistics count all unheld codes as one key, so there the index is named.
+    standalone_ids = sorted(
+        c.id for c in campaigns.values() if c.type == CampaignMode.STANDALONE)
+    generic = [
+        v for v in await _unheld_codes(session, standalone_ids)
+        if v.project_id == project_id and v.active
+        and v.type == VoucherType.DISCOUNT_VOUCHER and not v.is_referral_code
+    ]
+    generic.sort(key=lambda v: v.id)
     category_ids = [x.category_id for x in [*tiers, *stacks, *generic, *campaigns.values()]
                     if x.category_id]
     rules, categories = await _rules_and_categories(session, project_id, None, category_ids)
