@@ -184,38 +184,57 @@ def stack_rows(backend: str, seconds: float,
     return rows, m
 
 
-def w2_rows(backend: str, seconds: float, sizes: list[int],
-            floors: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def sized_rows(backend: str, runs: list[dict[str, Any]], floors: dict[str, Any], *,
+               name: str, label: Any, size: str, min_ratio: float, max_growth: float,
+               growth: Any) -> list[dict[str, Any]]:
+    """The rows of a workload measured at several sizes (W2, W4), each on its own server:
+    throughput per size beside this run's F-GQL (judged at the first size), then
+    cost(largest) / cost(smallest), each normalised by its own server's P0."""
     gql = floors["f_gql"]
     closed = gate(floors["f_http"])
-    runs = [qualification_bench.run_size(backend, n, seconds) for n in sizes]
     rows = []
     for n, r in enumerate(runs):
         w, t = r["work"], r["floor"]
         first = n == 0
         ratio = _ratio(w["rps"], gql["rps"], closed)
         rows.append(_row(
-            f"W2 qualifications, {r['campaigns']:,} campaigns ({r['qualifying']} qualify), "
-            "16 conns", backend, throughput=w["rps"], unit="req/s", **_lat(w),
+            label(r), backend, throughput=w["rps"], unit="req/s", **_lat(w),
             floor=f"F-GQL {gql['rps']:,.0f} req/s; P0 same server {t['rps']:,.0f} req/s",
-            ratio=ratio, target=">= 0.15 x F-GQL" if first else "",
+            ratio=ratio, target=f">= {min_ratio} x F-GQL" if first else "",
             verdict=(FAIL if w["errors"] else
-                     _verdict((ratio or 0) >= 0.15, closed) if first else INFO),
+                     _verdict((ratio or 0) >= min_ratio, closed) if first else INFO),
             note=f"errors {w['errors']}"))
     if len(runs) >= 2:
         small, large = runs[0], runs[-1]
-        g = qualification_bench.growth(small, large)
-        at_10k = large["campaigns"] >= 10 * small["campaigns"]
+        g = growth(small, large)
+        at_10k = large[size] >= 10 * small[size]
         rows.append(_row(
-            f"W2 cost({large['campaigns']:,}) / cost({small['campaigns']:,}), "
+            f"{name} cost({large[size]:,}) / cost({small[size]:,}), "
             "each normalised by its own server's P0", backend, ratio=g,
-            target="<= 3.0" if at_10k else "<= 3.0 at 10k vs 1k",
-            verdict=_judge(g <= 3.0) if at_10k else INFO,
+            target=f"<= {max_growth:.1f}" if at_10k else f"<= {max_growth:.1f} at 10k vs 1k",
+            verdict=_judge(g <= max_growth) if at_10k else INFO,
             note="" if at_10k else "quick: indicative only"))
+    return rows
+
+
+def w2_rows(backend: str, seconds: float, sizes: list[int],
+            floors: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    runs = [qualification_bench.run_size(backend, n, seconds) for n in sizes]
+    rows = w2_table(backend, runs, floors)
+    return rows, runs
+
+
+def w2_table(backend: str, runs: list[dict[str, Any]],
+             floors: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = sized_rows(
+        backend, runs, floors, name="W2", size="campaigns", min_ratio=0.15, max_growth=3.0,
+        growth=qualification_bench.growth,
+        label=lambda r: f"W2 qualifications, {r['campaigns']:,} campaigns "
+                        f"({r['qualifying']} qualify), 16 conns")
     rss = max((r["rss_kb"] or 0) for r in runs)
     rows.append(_row("MEM W2 server peak RSS (VmHWM), largest size", backend,
                      throughput=rss / 1024 if rss else None, unit="MB"))
-    return rows, runs
+    return rows
 
 
 def workers_rows(backend: str, seconds: float, workers: int,

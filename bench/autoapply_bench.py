@@ -160,35 +160,19 @@ def growth(small: dict[str, Any], large: dict[str, Any]) -> float:
 def w4_rows(backend: str, seconds: float, sizes: list[int],
             floors: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The W4 rows of `python -m bench` (beside that run's F-GQL)."""
-    from bench.__main__ import FAIL, INFO, _judge, _lat, _ratio, _row, _verdict, gate
-
-    gql = floors["f_gql"]
-    closed = gate(floors["f_http"])
     runs = [run_size(backend, n, seconds) for n in sizes]
-    rows = []
-    for n, r in enumerate(runs):
-        w, t = r["work"], r["floor"]
-        first = n == 0
-        ratio = _ratio(w["rps"], gql["rps"], closed)
-        rows.append(_row(
-            f"W4 validateStack autoApply, {r['tiers']:,} tiers ({APPLYING} apply), 16 conns",
-            backend, throughput=w["rps"], unit="req/s", **_lat(w),
-            floor=f"F-GQL {gql['rps']:,.0f} req/s; P0 same server {t['rps']:,.0f} req/s",
-            ratio=ratio, target=">= 0.25 x F-GQL" if first else "",
-            verdict=(FAIL if w["errors"] else
-                     _verdict((ratio or 0) >= 0.25, closed) if first else INFO),
-            note=f"errors {w['errors']}"))
-    if len(runs) >= 2:
-        small, large = runs[0], runs[-1]
-        g = growth(small, large)
-        at_10k = large["tiers"] >= 10 * small["tiers"]
-        rows.append(_row(
-            f"W4 cost({large['tiers']:,}) / cost({small['tiers']:,}), "
-            "each normalised by its own server's P0", backend, ratio=g,
-            target="<= 2.0" if at_10k else "<= 2.0 at 10k vs 1k",
-            verdict=_judge(g <= 2.0) if at_10k else INFO,
-            note="" if at_10k else "quick: indicative only"))
-    return rows, runs
+    return w4_table(backend, runs, floors), runs
+
+
+def w4_table(backend: str, runs: list[dict[str, Any]],
+             floors: dict[str, Any]) -> list[dict[str, Any]]:
+    from bench.__main__ import sized_rows
+
+    return sized_rows(
+        backend, runs, floors, name="W4", size="tiers", min_ratio=0.25, max_growth=2.0,
+        growth=growth,
+        label=lambda r: f"W4 validateStack autoApply, {r['tiers']:,} tiers ({APPLYING} apply), "
+                        "16 conns")
 
 
 def main() -> None:
